@@ -1,0 +1,273 @@
+"""iTIP (RFC 5546) invitations, updates and cancellations, and the reading of replies.
+
+A meeting is described by :class:`CalendarMeeting`; :func:`build_request` and :func:`build_cancel` turn it
+into the bytes of a ``text/calendar`` part that Outlook, Gmail, Apple Calendar and Thunderbird show with
+reply buttons. Replies are read by :func:`parse_reply` (see :mod:`calendars.itip_reply`).
+
+Privacy: every attendee given here is shown to whoever receives the file. Messages go to one recipient
+each, so pass a meeting narrowed with :func:`for_recipient` unless every attendee may see every other one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from icalendar import Calendar, Event, Parameters, vCalAddress
+
+from calendars.addresses import require_plain_address, require_web_url
+from calendars.clean_text import clean_line, clean_multiline
+from calendars.itip_reply import (
+    AttendeeReply,
+    IgnoredCalendarMessage,
+    IgnoreReason,
+    ParsedCalendarMessage,
+    ParseResult,
+    ProposedTime,
+    parse_reply,
+)
+from calendars.stockholm import STOCKHOLM
+from calendars.vtimezone import stockholm_vtimezone
+
+__all__ = [
+    "PRODID",
+    "AttendeeReply",
+    "CalendarAddress",
+    "CalendarAttendee",
+    "CalendarMeeting",
+    "IgnoreReason",
+    "IgnoredCalendarMessage",
+    "Method",
+    "ParseResult",
+    "ParsedCalendarMessage",
+    "PartStat",
+    "ProposedTime",
+    "Role",
+    "build_cancel",
+    "build_request",
+    "cancellation_of",
+    "for_recipient",
+    "parse_reply",
+    "rescheduled",
+]
+
+PRODID = "-//sipvakt//sipvakt//SV"
+
+
+class Method(StrEnum):
+    """The iTIP methods sipvakt sends."""
+
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
+
+
+class PartStat(StrEnum):
+    """An attendee's participation status (RFC 5545, 3.2.12)."""
+
+    NEEDS_ACTION = "NEEDS-ACTION"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    TENTATIVE = "TENTATIVE"
+    DELEGATED = "DELEGATED"
+
+
+class Role(StrEnum):
+    """An attendee's role (RFC 5545, 3.2.16)."""
+
+    CHAIR = "CHAIR"
+    REQ_PARTICIPANT = "REQ-PARTICIPANT"
+    OPT_PARTICIPANT = "OPT-PARTICIPANT"
+    NON_PARTICIPANT = "NON-PARTICIPANT"
+
+
+@dataclass(frozen=True)
+class CalendarAddress:
+    """A named mailbox: the organizer, or anyone else identified by name and address."""
+
+    name: str
+    email: str
+
+    def __post_init__(self) -> None:
+        require_plain_address(self.email)
+
+
+@dataclass(frozen=True)
+class CalendarAttendee:
+    """One invited participant as written into the calendar file."""
+
+    name: str
+    email: str
+    partstat: PartStat = PartStat.NEEDS_ACTION
+    role: Role = Role.REQ_PARTICIPANT
+    rsvp: bool = True
+    delegated_from: str | None = None
+
+    def __post_init__(self) -> None:
+        require_plain_address(self.email)
+        if self.delegated_from is not None:
+            require_plain_address(self.delegated_from)
+
+
+@dataclass(frozen=True)
+class CalendarMeeting:
+    """Everything a calendar file says about one meeting.
+
+    ``sequence`` is the revision: it must rise with every change that clients should apply, and a
+    cancellation carries at least the last one sent. ``dtstamp`` is when this revision was made.
+    """
+
+    uid: str
+    sequence: int
+    dtstamp: datetime
+    starts_at: datetime
+    ends_at: datetime
+    summary: str
+    location: str
+    description: str
+    url: str | None
+    organizer: CalendarAddress
+    attendees: tuple[CalendarAttendee, ...]
+
+    def __post_init__(self) -> None:
+        if not self.uid or clean_line(self.uid) != self.uid or " " in self.uid:
+            raise ValueError(f"UID must be non-empty printable text without spaces: {self.uid!r}")
+        if self.sequence < 0:
+            raise ValueError("SEQUENCE cannot be negative")
+        for name in ("dtstamp", "starts_at", "ends_at"):
+            moment: datetime = getattr(self, name)
+            if moment.tzinfo is None or moment.utcoffset() is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("a meeting must end after it starts")
+        if not self.attendees:
+            raise ValueError("a meeting needs at least one attendee")
+        if self.url is not None:
+            require_web_url(self.url)
+
+
+def for_recipient(meeting: CalendarMeeting, email: str) -> CalendarMeeting:
+    """The meeting with only the attendee who receives this copy, so no one sees the others' names.
+
+    Raises ``ValueError`` if ``email`` is not among the attendees.
+    """
+    wanted = email.lower()
+    mine = tuple(attendee for attendee in meeting.attendees if attendee.email.lower() == wanted)
+    if not mine:
+        raise ValueError(f"{email!r} is not an attendee of {meeting.uid!r}")
+    return dataclasses.replace(meeting, attendees=mine)
+
+
+def rescheduled(
+    meeting: CalendarMeeting,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    dtstamp: datetime,
+    location: str | None = None,
+    url: str | None = None,
+) -> CalendarMeeting:
+    """The next revision after a change of time (and maybe place): same UID, SEQUENCE + 1.
+
+    Every attendee is asked again: a yes to the old time says nothing about the new one.
+    """
+    attendees = tuple(
+        dataclasses.replace(attendee, partstat=PartStat.NEEDS_ACTION, rsvp=True)
+        for attendee in meeting.attendees
+    )
+    return dataclasses.replace(
+        meeting,
+        sequence=meeting.sequence + 1,
+        dtstamp=dtstamp,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=meeting.location if location is None else location,
+        url=meeting.url if url is None else url,
+        attendees=attendees,
+    )
+
+
+def cancellation_of(meeting: CalendarMeeting, *, dtstamp: datetime) -> CalendarMeeting:
+    """The revision to send with :func:`build_cancel`: SEQUENCE + 1, so every client applies it."""
+    return dataclasses.replace(meeting, sequence=meeting.sequence + 1, dtstamp=dtstamp)
+
+
+def build_request(meeting: CalendarMeeting) -> bytes:
+    """A ``METHOD:REQUEST`` calendar (first invitation or update), CRLF, folded at 75 octets."""
+    ical: bytes = _calendar(meeting, Method.REQUEST).to_ical(sorted=False)
+    return ical
+
+
+def build_cancel(meeting: CalendarMeeting) -> bytes:
+    """A ``METHOD:CANCEL`` calendar with ``STATUS:CANCELLED`` for the same UID."""
+    ical: bytes = _calendar(meeting, Method.CANCEL).to_ical(sorted=False)
+    return ical
+
+
+class _QuotedNameParameters(Parameters):
+    """Parameters that always quote CN, as Outlook and Gmail write it and some parsers expect."""
+
+    # icalendar infers the base attribute as a fixed-length tuple, so a longer one needs the ignore.
+    always_quoted = (*Parameters.always_quoted, "CN")  # type: ignore[assignment]
+
+
+def _address(email: str, params: Sequence[tuple[str, str]]) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    address.params = _QuotedNameParameters()
+    for key, value in params:
+        address.params[key] = value
+    return address
+
+
+def _calendar(meeting: CalendarMeeting, method: Method) -> Calendar:
+    calendar = Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("CALSCALE", "GREGORIAN")
+    calendar.add("METHOD", method.value)
+    calendar.add_component(stockholm_vtimezone())
+    calendar.add_component(_event(meeting, method))
+    return calendar
+
+
+def _event(meeting: CalendarMeeting, method: Method) -> Event:
+    event = Event()
+    event.add("UID", meeting.uid)
+    event.add("DTSTAMP", meeting.dtstamp.astimezone(UTC))
+    event.add("SEQUENCE", meeting.sequence)
+    event.add("DTSTART", meeting.starts_at.astimezone(STOCKHOLM))
+    event.add("DTEND", meeting.ends_at.astimezone(STOCKHOLM))
+    event.add("SUMMARY", clean_line(meeting.summary))
+    if location := clean_line(meeting.location):
+        event.add("LOCATION", location)
+    if description := clean_multiline(meeting.description):
+        event.add("DESCRIPTION", description)
+    if meeting.url is not None:
+        event.add("URL", meeting.url)
+    event.add("STATUS", "CANCELLED" if method is Method.CANCEL else "CONFIRMED")
+    event.add("TRANSP", "OPAQUE")
+    event.add("ORGANIZER", _organizer(meeting.organizer))
+    for attendee in meeting.attendees:
+        event.add("ATTENDEE", _attendee(attendee))
+    return event
+
+
+def _organizer(organizer: CalendarAddress) -> vCalAddress:
+    name = clean_line(organizer.name)
+    return _address(organizer.email, [("CN", name)] if name else [])
+
+
+def _attendee(attendee: CalendarAttendee) -> vCalAddress:
+    params = [
+        ("CUTYPE", "INDIVIDUAL"),
+        ("ROLE", attendee.role.value),
+        ("PARTSTAT", attendee.partstat.value),
+        ("RSVP", "TRUE" if attendee.rsvp else "FALSE"),
+    ]
+    if name := clean_line(attendee.name):
+        params.append(("CN", name))
+    if attendee.delegated_from is not None:
+        params.append(("DELEGATED-FROM", f"mailto:{attendee.delegated_from}"))
+    return _address(attendee.email, params)
