@@ -1,0 +1,287 @@
+"""Message texts for invitations, updates, cancellations and plain notices, in Swedish and English.
+
+The words live in ``notifiers/templates/{sv,en}.toml`` and the page shapes in ``meeting.*`` and
+``notice.*`` next to them (``string.Template``). The inputs have no field for a personnummer, the person's
+name, a diagnosis or case notes, so a message cannot carry them: only time, place, purpose, questions,
+organizer, the case reference and reply links.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from string import Template
+from typing import Any, Literal
+
+from calendars.addresses import require_web_url
+from calendars.clean_text import clean_line
+from notifiers.datefmt import DateWords, format_clock, format_date, format_span
+
+Language = Literal["sv", "en"]
+
+_TEMPLATES = Path(__file__).with_name("templates")
+
+
+class MeetingMessageKind(StrEnum):
+    """Which message about a meeting is sent."""
+
+    INVITATION = "invitation"
+    UPDATE = "update"
+    CANCELLATION = "cancellation"
+
+
+@dataclass(frozen=True)
+class ReplyLinks:
+    """Where a participant answers without a calendar: accept, decline, or name a substitute."""
+
+    accept_url: str
+    decline_url: str
+    substitute_url: str
+
+    def __post_init__(self) -> None:
+        for url in (self.accept_url, self.decline_url, self.substitute_url):
+            require_web_url(url)
+
+
+@dataclass(frozen=True)
+class MeetingMessage:
+    """What an invitation, update or cancellation says. ``previous_starts_at`` is shown on updates."""
+
+    kind: MeetingMessageKind
+    case_reference: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    online_url: str | None
+    purpose: str
+    questions: tuple[str, ...]
+    organizer_name: str
+    organizer_organisation: str
+    reply_links: ReplyLinks | None
+    previous_starts_at: datetime | None = None
+    language: Language = "sv"
+
+    def __post_init__(self) -> None:
+        if self.online_url is not None:
+            require_web_url(self.online_url)
+
+
+@dataclass(frozen=True)
+class NoticeMessage:
+    """A plain message without a calendar (reminders, notices): a headline, paragraphs, maybe one link."""
+
+    case_reference: str
+    headline: str
+    paragraphs: tuple[str, ...]
+    link_url: str | None = None
+    link_label: str | None = None
+    language: Language = "sv"
+
+    def __post_init__(self) -> None:
+        if self.link_url is not None:
+            require_web_url(self.link_url)
+
+
+@dataclass(frozen=True)
+class MeetingTexts:
+    """A meeting message in words, before it is laid out as e-mail or as a letter."""
+
+    subject: str
+    heading: str
+    intro: str
+    details: tuple[tuple[str, str], ...]
+    questions_label: str
+    questions: tuple[str, ...]
+    reply_label: str
+    reply_links: tuple[tuple[str, str], ...]
+    footer: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """Subject, plain text and HTML of one message."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _catalog(language: Language) -> dict[str, Any]:
+    with (_TEMPLATES / f"{language}.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+@cache
+def _layout(name: str) -> Template:
+    return Template((_TEMPLATES / name).read_text(encoding="utf-8"))
+
+
+def date_words(language: Language) -> DateWords:
+    """Month and weekday names and time notation of a language."""
+    dates = _catalog(language)["dates"]
+    return DateWords(tuple(dates["months"]), tuple(dates["weekdays"]), dates["at"], dates["time_separator"])
+
+
+def labels(language: Language) -> dict[str, str]:
+    """The field labels of a language (``Tid``, ``Plats``, …)."""
+    return dict(_catalog(language)["labels"])
+
+
+def meeting_texts(message: MeetingMessage) -> MeetingTexts:
+    """Every sentence and field of a meeting message, cleaned of control and bidi characters."""
+    catalog = _catalog(message.language)
+    texts = catalog[message.kind.value]
+    words = date_words(message.language)
+    label = labels(message.language)
+    subject = Template(texts["subject"]).substitute(
+        date=format_date(message.starts_at, words),
+        time=format_clock(message.starts_at, words),
+        case_reference=clean_line(message.case_reference),
+    )
+    details: list[tuple[str, str]] = [(label["when"], format_span(message.starts_at, message.ends_at, words))]
+    if message.kind is MeetingMessageKind.UPDATE and message.previous_starts_at is not None:
+        details.append((label["previous"], _previous(message.previous_starts_at, words)))
+    if location := clean_line(message.location):
+        details.append((label["place"], location))
+    if message.online_url is not None:
+        details.append((label["online"], message.online_url))
+    if purpose := clean_line(message.purpose):
+        details.append((label["purpose"], purpose))
+    organizer = ", ".join(
+        part
+        for part in (clean_line(message.organizer_name), clean_line(message.organizer_organisation))
+        if part
+    )
+    details.append((label["organizer"], organizer))
+    details.append((label["case_reference"], clean_line(message.case_reference)))
+    reply_links: tuple[tuple[str, str], ...] = ()
+    if message.reply_links is not None and message.kind is not MeetingMessageKind.CANCELLATION:
+        links = message.reply_links
+        reply_links = (
+            (label["accept"], links.accept_url),
+            (label["decline"], links.decline_url),
+            (label["substitute"], links.substitute_url),
+        )
+    return MeetingTexts(
+        subject=clean_line(subject),
+        heading=texts["heading"],
+        intro=texts["intro"],
+        details=tuple(details),
+        questions_label=label["questions"],
+        questions=tuple(q for q in (clean_line(question) for question in message.questions) if q),
+        reply_label=label["reply"],
+        reply_links=reply_links,
+        footer=label["footer"],
+        labels=label,
+    )
+
+
+def _previous(moment: datetime, words: DateWords) -> str:
+    return f"{format_date(moment, words)} {words.at} {format_clock(moment, words)}"
+
+
+def render_meeting_message(message: MeetingMessage) -> RenderedMessage:
+    """The invitation, update or cancellation as subject, plain text and HTML."""
+    texts = meeting_texts(message)
+    return RenderedMessage(
+        subject=texts.subject, text=_meeting_text(texts), html=_meeting_html(texts, message.language)
+    )
+
+
+def _meeting_text(texts: MeetingTexts) -> str:
+    width = max(len(name) for name, _ in texts.details)
+    details = [f"{name + ':':<{width + 1}} {value}" for name, value in texts.details]
+    if texts.questions:
+        details += ["", f"{texts.questions_label}:"] + [f"- {question}" for question in texts.questions]
+    replies = ""
+    if texts.reply_links:
+        replies = "\n".join([f"{texts.reply_label}:"] + [f"{name}: {url}" for name, url in texts.reply_links])
+    body = _layout("meeting.txt").substitute(
+        heading=texts.heading,
+        intro=texts.intro,
+        details="\n".join(details) + "\n",
+        replies=replies + "\n" if replies else "",
+        footer=texts.footer,
+    )
+    return _tidy_text(body)
+
+
+def _meeting_html(texts: MeetingTexts, language: Language) -> str:
+    e = _escape
+    rows = []
+    for name, value in texts.details:
+        shown = _html_link(value, value) if _is_web_url(value) else e(value)
+        rows.append(f'<tr><th align="left" valign="top">{e(name)}</th><td>{shown}</td></tr>')
+    if texts.questions:
+        items = "".join(f"<li>{e(question)}</li>" for question in texts.questions)
+        rows.append(
+            f'<tr><th align="left" valign="top">{e(texts.questions_label)}</th><td><ul>{items}</ul></td></tr>'
+        )
+    replies = ""
+    if texts.reply_links:
+        links = " &middot; ".join(_html_link(url, name) for name, url in texts.reply_links)
+        replies = f'<h2 style="font-size: 17px;">{e(texts.reply_label)}</h2>\n<p>{links}</p>'
+    return _layout("meeting.html").substitute(
+        lang=language,
+        heading=e(texts.heading),
+        intro=e(texts.intro),
+        details="\n".join(rows),
+        replies=replies,
+        footer=e(texts.footer),
+    )
+
+
+def render_notice(notice: NoticeMessage) -> RenderedMessage:
+    """A plain notice or reminder as subject, plain text and HTML."""
+    catalog = _catalog(notice.language)
+    label = labels(notice.language)
+    headline = clean_line(notice.headline)
+    paragraphs = [p for p in (clean_line(paragraph) for paragraph in notice.paragraphs) if p]
+    subject = Template(catalog["notice"]["subject"]).substitute(
+        headline=headline, case_reference=clean_line(notice.case_reference)
+    )
+    link_label = clean_line(notice.link_label or "") or (notice.link_url or "")
+    text_link = f"{link_label}: {notice.link_url}\n" if notice.link_url else ""
+    html_link = f"<p>{_html_link(notice.link_url, link_label)}</p>" if notice.link_url else ""
+    text = _layout("notice.txt").substitute(
+        headline=headline,
+        paragraphs="\n\n".join(paragraphs) + "\n",
+        link=text_link,
+        footer=label["notice_footer"],
+    )
+    page = _layout("notice.html").substitute(
+        lang=notice.language,
+        headline=_escape(headline),
+        paragraphs="\n".join(f"<p>{_escape(paragraph)}</p>" for paragraph in paragraphs),
+        link=html_link,
+        footer=_escape(label["notice_footer"]),
+    )
+    return RenderedMessage(subject=clean_line(subject), text=_tidy_text(text), html=page)
+
+
+def _escape(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _is_web_url(value: str) -> bool:
+    try:
+        require_web_url(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _html_link(url: str, label: str) -> str:
+    return f'<a href="{_escape(require_web_url(url))}">{_escape(label)}</a>'
+
+
+def _tidy_text(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
