@@ -1,0 +1,208 @@
+"""The shape of a region rule file (`config/regions/<region>.toml`), as typed pydantic models.
+
+A file names the document it implements (`[document]`) and lists its rules (`[rules.<rule_name>]`). Each
+rule has a `kind` from the engine's vocabulary below; the kind decides which numbers the rule must carry.
+Rules of kind `procedure` carry no number: they record a duty of the guideline that sipvakt does not
+compute a date for, so that the rule table shows the whole guideline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Days = Annotated[int, Field(ge=0, le=3650)]
+Obligation = Literal["must", "should", "scope"]
+Counting = Literal["calendar", "working"]
+
+DAY_KINDS = (
+    "meeting_within",
+    "urgent_meeting_within",
+    "postal_delay",
+    "invitation_after_discharge",
+    "rsvp_after",
+    "urgent_rsvp_after",
+    "escalation_before_meeting",
+    "urgent_escalation_before_meeting",
+    "followup_call_lead",
+    "consent_expiry_lead",
+)
+DayKind = Literal[
+    "meeting_within",
+    "urgent_meeting_within",
+    "postal_delay",
+    "invitation_after_discharge",
+    "rsvp_after",
+    "urgent_rsvp_after",
+    "escalation_before_meeting",
+    "urgent_escalation_before_meeting",
+    "followup_call_lead",
+    "consent_expiry_lead",
+]
+DateKind = Literal["followup_date", "action_date", "consent_validity"]
+
+
+class Strict(BaseModel):
+    """A typo in a rule file must be an error, never a silently ignored key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """Where a rule's words come from: a seed document, a law, or the project's own default."""
+
+    title: NonEmpty
+    seed: NonEmpty | None = None
+    issuer: NonEmpty | None = None
+    reference: NonEmpty | None = None
+    version: NonEmpty | None = None
+    date: dt.date | None = None
+
+
+class Document(Source):
+    """The guideline a file implements, with the period its issuer says it is valid."""
+
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _valid_period(self) -> Document:
+        if self.valid_from is not None and self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    def as_source(self) -> Source:
+        return Source(
+            title=self.title,
+            seed=self.seed,
+            issuer=self.issuer,
+            reference=self.reference,
+            version=self.version,
+            date=self.date,
+        )
+
+
+class RuleBase(Strict):
+    obligation: Obligation
+    phrase: NonEmpty
+    section: NonEmpty | None = None
+    source: Source | None = None
+    enabled: bool = True
+
+
+class CountedDays(RuleBase):
+    """A number of days, counted in calendar days or working days."""
+
+    days: Days
+    counting: Counting
+    rolls: bool
+
+    @model_validator(mode="after")
+    def _rolls_only_on_calendar_days(self) -> CountedDays:
+        if self.rolls and self.counting == "working":
+            raise ValueError(
+                "rolls applies only to counting = 'calendar' (a working-day count never ends on a holiday)"
+            )
+        return self
+
+
+class DayRule(CountedDays):
+    kind: DayKind
+
+
+class NoticeRule(CountedDays):
+    """The least time between an invitation and its meeting, counted backwards from the meeting."""
+
+    kind: Literal["minimum_notice"]
+    counted_from: Literal["receipt", "sending"]
+    agreement_overrides: bool
+
+
+class TargetGroupRule(RuleBase):
+    """The ages a guideline covers, both ends inclusive ("0 – 18 år", "t.o.m. 20 år")."""
+
+    kind: Literal["target_group"]
+    min_age: Annotated[int, Field(ge=0, le=150)]
+    max_age: Annotated[int, Field(ge=0, le=150)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TargetGroupRule:
+        if self.max_age < self.min_age:
+            raise ValueError("max_age is below min_age")
+        return self
+
+
+class ComingOfAgeRule(RuleBase):
+    kind: Literal["coming_of_age"]
+    age: Annotated[int, Field(ge=1, le=150)]
+
+
+class MeetingLengthRule(RuleBase):
+    kind: Literal["meeting_max_duration"]
+    minutes: Annotated[int, Field(gt=0, le=24 * 60)]
+
+
+class SendWindowRule(RuleBase):
+    """The hours of a working day in which reminders are sent."""
+
+    kind: Literal["send_window"]
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindowRule:
+        if self.end <= self.start:
+            raise ValueError("end is not after start")
+        return self
+
+
+class DateRule(RuleBase):
+    """A deadline dated by the case itself: the plan's follow-up date, an action's due date, consent."""
+
+    kind: DateKind
+
+
+class ProcedureRule(RuleBase):
+    kind: Literal["procedure"]
+
+
+Rule = (
+    DayRule
+    | NoticeRule
+    | TargetGroupRule
+    | ComingOfAgeRule
+    | MeetingLengthRule
+    | SendWindowRule
+    | DateRule
+    | ProcedureRule
+)
+
+RULE_MODELS: dict[str, type[RuleBase]] = {
+    **dict.fromkeys(DAY_KINDS, DayRule),
+    "minimum_notice": NoticeRule,
+    "target_group": TargetGroupRule,
+    "coming_of_age": ComingOfAgeRule,
+    "meeting_max_duration": MeetingLengthRule,
+    "send_window": SendWindowRule,
+    "followup_date": DateRule,
+    "action_date": DateRule,
+    "consent_validity": DateRule,
+    "procedure": ProcedureRule,
+}
+
+RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
+
+
+class FileHeader(Strict):
+    """Everything in a rule file except its rules, which are validated one by one after inheritance."""
+
+    name: NonEmpty
+    inherits: RegionName | None = None
+    document: Document
+    rules: dict[str, dict[str, object]] = Field(default_factory=dict)
+
+
+HEADER_KEYS = frozenset(FileHeader.model_fields)
