@@ -1,0 +1,128 @@
+"""Settings from the environment (CONTRACT.md), validated once at start.
+
+A bad value stops the service with one line that names the variable and what is wrong with it; the
+value itself is not repeated (it may be a password).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyUrl, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY_CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class SettingsError(Exception):
+    """One line per bad variable: `SIPVAKT_X: what is wrong`."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIPVAKT_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
+
+    database_url: str | None = None
+    data_dir: Path = Path(".sipvakt")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    mail_from: str = "sipvakt@localhost"
+    reply_address: str | None = None
+    inbound_smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    public_url: AnyUrl | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    admin_token: str | None = Field(default=None, repr=False, min_length=16)
+    test_clock: str | None = None
+    config_dir: Path = REPOSITORY_CONFIG_DIR
+    secret_key: str | None = Field(default=None, repr=False)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("mail_from", "reply_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and (value.count("@") != 1 or any(c in value for c in " \r\n<>,")):
+            raise ValueError("must be a bare e-mail address (local@domain)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            key = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ValueError("must be 'whsec_' followed by base64") from None
+        if not value.startswith("whsec_") or len(key) < 16:
+            raise ValueError("must be 'whsec_' followed by base64 of at least 16 bytes")
+        return value
+
+    @field_validator("test_clock")
+    @classmethod
+    def _test_clock(cls, value: str | None) -> str | None:
+        if value is None or value == "now":
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an RFC 3339 time with offset, or 'now'") from None
+        if parsed.tzinfo is None:
+            raise ValueError("must carry a UTC offset (RFC 3339)")
+        return value
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.smtp_tls]
+
+    @property
+    def reply_to(self) -> str:
+        return self.reply_address or self.mail_from
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url is not None:
+            return str(self.public_url).rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the settings, or raise SettingsError naming each bad variable."""
+    try:
+        if environ is None:
+            return Settings()
+        return Settings.model_validate(
+            {
+                key.removeprefix("SIPVAKT_").lower(): value
+                for key, value in environ.items()
+                if key.startswith("SIPVAKT_")
+            }
+        )
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = "SIPVAKT_" + "_".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,376 @@
+"""The events other systems push, as CONTRACT.md defines them, validated into typed models.
+
+An event is an envelope (type, case_id, occurred_at) around a `data` object whose shape depends on the
+type. `parse_event` validates both and reports every error it finds, each with its location, never
+echoing the input (an input may be a personnummer).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from calendars.stockholm import STOCKHOLM, local_offset_exists
+from scheduler.identity import IdentityNumberError, parse_identity_number
+
+_LOCAL_OFFSETS = {timedelta(hours=1), timedelta(hours=2)}
+
+
+def _exists_in_stockholm(value: datetime) -> datetime:
+    """Refuse a wall-clock time that Stockholm skips, when the sender clearly meant Stockholm time.
+
+    A time written with +01:00 or +02:00 is a Stockholm wall-clock reading; if that reading falls in the
+    spring-forward gap (2026-03-29 02:30) it names no real local time and is refused, not shifted.
+    """
+    if value.utcoffset() in _LOCAL_OFFSETS and not local_offset_exists(value):
+        raise ValueError("this local time does not exist in Europe/Stockholm (clocks move forward)")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_exists_in_stockholm)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$"),
+]
+Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors: a typo in an integration must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Contact(Strict):
+    name: Text
+    email: Email
+    organisation: Text
+
+
+class Person(Strict):
+    reference: Identifier
+    personnummer: str | None = Field(default=None, repr=False)
+    name: Text | None = Field(default=None, repr=False)
+    birth_date: date | None = None
+    email: Email | None = None
+    postal_address: LongText | None = None
+
+
+DetectedBy = Literal[
+    "skola",
+    "socialtjanst",
+    "regional_halso_och_sjukvard",
+    "kommunal_halso_och_sjukvard",
+    "den_enskilde",
+    "narstaende",
+    "annan",
+]
+
+
+class CaseOpened(Strict):
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
+    municipality: Text | None = None
+    person: Person
+    detected_at: date
+    detected_by: DetectedBy
+    urgent: bool
+    discharge_notice_at: Moment | None = None
+    coordinator: Contact
+
+
+class ConsentGiven(Strict):
+    given_by: Literal["child", "guardian", "representative", "adult"]
+    valid_from: date
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ConsentGiven:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class NoData(Strict):
+    pass
+
+
+class Participant(Strict):
+    participant_id: Identifier
+    name: Text
+    email: Email | None = None
+    organisation: Text | None = None
+    role: Literal["child", "guardian", "professional", "representative", "other"]
+    channel: Literal["email", "letter"]
+    postal_address: LongText | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Participant:
+        if self.channel == "email" and self.email is None:
+            raise ValueError("channel 'email' needs an email address")
+        if self.channel == "letter" and self.postal_address is None:
+            raise ValueError("channel 'letter' needs a postal_address")
+        return self
+
+
+def _ends_after_start(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+
+
+class MeetingScheduled(Strict):
+    meeting_id: Identifier
+    kind: Literal["initial", "followup"]
+    starts_at: Moment
+    ends_at: Moment
+    location: Text
+    online_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    organizer: Contact
+    participants: Annotated[list[Participant], Field(min_length=1, max_length=100)]
+    purpose: LongText
+    questions: list[LongText] = Field(default_factory=list, max_length=50)
+    notice_agreed: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MeetingScheduled:
+        _ends_after_start(self.starts_at, self.ends_at)
+        ids = [participant.participant_id for participant in self.participants]
+        if len(ids) != len(set(ids)):
+            raise ValueError("participant_id values must be unique within a meeting")
+        return self
+
+
+class MeetingRescheduled(Strict):
+    meeting_id: Identifier
+    starts_at: Moment
+    ends_at: Moment
+    location: Text | None = None
+    online_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MeetingRescheduled:
+        _ends_after_start(self.starts_at, self.ends_at)
+        return self
+
+
+class MeetingCancelled(Strict):
+    meeting_id: Identifier
+    reason: LongText | None = None
+
+
+class Delegate(Strict):
+    name: Text
+    email: Email
+    organisation: Text | None = None
+
+
+class ParticipantResponded(Strict):
+    meeting_id: Identifier
+    participant_id: Identifier
+    response: Literal["accepted", "declined", "tentative", "delegated"]
+    delegate: Delegate | None = None
+    comment: LongText | None = None
+
+    @model_validator(mode="after")
+    def _delegate_when_delegated(self) -> ParticipantResponded:
+        if self.response == "delegated" and self.delegate is None:
+            raise ValueError("response 'delegated' needs a delegate")
+        return self
+
+
+class Action(Strict):
+    action_id: Identifier
+    description: LongText
+    responsible_organisation: Text
+    responsible_email: Email | None = None
+    due_on: date
+
+
+class MeetingHeld(Strict):
+    meeting_id: Identifier
+    absent: list[Identifier] = Field(default_factory=list)
+    responsible: Contact
+    followup_on: date | None = None
+    actions: list[Action] = Field(default_factory=list, max_length=200)
+
+    @field_validator("actions")
+    @classmethod
+    def _unique_actions(cls, actions: list[Action]) -> list[Action]:
+        ids = [action.action_id for action in actions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("action_id values must be unique")
+        return actions
+
+
+class ActionCompleted(Strict):
+    action_id: Identifier
+
+
+class CaseClosed(Strict):
+    reason: Literal["goals_met", "no_longer_needed", "consent_withdrawn", "other"]
+
+
+EventData = (
+    CaseOpened
+    | ConsentGiven
+    | NoData
+    | MeetingScheduled
+    | MeetingRescheduled
+    | MeetingCancelled
+    | ParticipantResponded
+    | MeetingHeld
+    | ActionCompleted
+    | CaseClosed
+)
+
+DATA_MODELS: dict[str, type[Strict]] = {
+    "case.opened": CaseOpened,
+    "consent.given": ConsentGiven,
+    "consent.withdrawn": NoData,
+    "meeting.scheduled": MeetingScheduled,
+    "meeting.rescheduled": MeetingRescheduled,
+    "meeting.cancelled": MeetingCancelled,
+    "participant.responded": ParticipantResponded,
+    "meeting.held": MeetingHeld,
+    "action.completed": ActionCompleted,
+    "case.closed": CaseClosed,
+}
+
+EVENT_TYPES = tuple(DATA_MODELS)
+
+
+class Envelope(Strict):
+    type: str
+    case_id: Identifier
+    occurred_at: Moment
+    data: dict[str, Any]
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in DATA_MODELS:
+            raise ValueError(f"unknown event type; expected one of: {', '.join(EVENT_TYPES)}")
+        return value
+
+
+class Event(BaseModel):
+    """A validated event: the envelope plus its typed data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    case_id: str
+    occurred_at: datetime
+    data: EventData
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready data, in the intake's body format."""
+        return {
+            "type": self.type,
+            "case_id": self.case_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data.model_dump(mode="json", exclude_none=True),
+        }
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class EventValidationError(Exception):
+    """Every problem found in an event body, each with its location; never the offending values."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} validation error(s)")
+        self.errors = errors
+
+
+def parse_event(body: object) -> Event:
+    """Validate a decoded JSON body into an Event, or raise EventValidationError listing every error."""
+    if not isinstance(body, dict):
+        raise EventValidationError([FieldError(loc=[], msg="the body must be a JSON object")])
+    errors: list[FieldError] = []
+    envelope: Envelope | None = None
+    try:
+        envelope = Envelope.model_validate(body)
+    except ValidationError as exc:
+        errors.extend(_field_errors(exc))
+    event_type = body.get("type")
+    data_model = DATA_MODELS.get(event_type) if isinstance(event_type, str) else None
+    data: Strict | None = None
+    raw_data = body.get("data")
+    if data_model is not None and isinstance(raw_data, dict):
+        reference = envelope.occurred_at.astimezone(STOCKHOLM).date() if envelope else None
+        try:
+            data = data_model.model_validate(raw_data)
+        except ValidationError as exc:
+            errors.extend(_field_errors(exc, prefix=["data"]))
+        errors.extend(_identity_errors(raw_data, reference))
+    if errors or envelope is None or data is None:
+        raise EventValidationError(errors)
+    return Event(type=envelope.type, case_id=envelope.case_id, occurred_at=envelope.occurred_at, data=data)
+
+
+def _identity_errors(raw_data: dict[str, Any], reference: date | None) -> list[FieldError]:
+    person = raw_data.get("person")
+    number = person.get("personnummer") if isinstance(person, dict) else None
+    if not isinstance(number, str) or reference is None:
+        return []
+    try:
+        parse_identity_number(number, reference=reference)
+    except IdentityNumberError as exc:
+        return [FieldError(loc=["data", "person", "personnummer"], msg=f"not a valid personnummer: {exc}")]
+    return []
+
+
+def _field_errors(exc: ValidationError, prefix: list[str | int] | None = None) -> list[FieldError]:
+    found = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = [*(prefix or []), *(part for part in error["loc"] if not _is_union_tag(part))]
+        found.append(FieldError(loc=loc, msg=_message(error["type"], error["msg"])))
+    return found
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic names the branch of an `X | None` field in the location ("str", "function-after[...]").
+    return isinstance(part, str) and ("[" in part or part in {"str", "date", "datetime"})
+
+
+def _message(kind: str, message: str) -> str:
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "field required"
+    return message.removeprefix("Value error, ")
+
+
+def without_identity(event: Event) -> Event:
+    """The event as it is kept: a personnummer becomes the birth date it encodes, the name is dropped.
+
+    sipvakt needs the birth date (18th birthday, age limits) and nothing else of either; what is not
+    kept cannot leak.
+    """
+    if not isinstance(event.data, CaseOpened):
+        return event
+    person = event.data.person
+    birth_date = person.birth_date
+    if birth_date is None and person.personnummer is not None:
+        reference = event.occurred_at.astimezone(STOCKHOLM).date()
+        birth_date = parse_identity_number(person.personnummer, reference=reference).birth_date
+    kept = person.model_copy(update={"personnummer": None, "name": None, "birth_date": birth_date})
+    return event.model_copy(update={"data": event.data.model_copy(update={"person": kept})})
