@@ -9,7 +9,8 @@ from typing import Generic, TypeVar
 
 from config.rule_schema import Document, Rule, RuleBase, SendWindowRule, Source
 
-R = TypeVar("R", bound=RuleBase)
+R = TypeVar("R", bound=RuleBase, covariant=True)
+M = TypeVar("M", bound=RuleBase)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class RegionRules:
     def document(self) -> Document:
         return self.documents[self.name]
 
-    def find(self, kind: str, model: type[R]) -> ResolvedRule[R] | None:
+    def find(self, kind: str, model: type[M]) -> ResolvedRule[M] | None:
         """The enabled rule of a kind (the loader allows at most one per kind), or None."""
         for resolved in self.rules.values():
             if resolved.rule.enabled and getattr(resolved.rule, "kind", None) == kind:
