@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     config_dir: Path = REPOSITORY_CONFIG_DIR
     secret_key: str | None = Field(default=None, repr=False)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Printed above the address in a letter's window: neutral, never a unit's or clinic's name.
+    letter_return_address: str = Field(default="sipvakt", max_length=120)
 
     @field_validator("database_url")
     @classmethod

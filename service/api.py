@@ -1,0 +1,133 @@
+"""The reading API, health, metrics and the test clock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from scheduler.case import Case
+from service import access
+from service.access import Principal, Role
+from service.context import runtime
+from service.problems import Problem
+from service.testclock import ClockMovedBack, move_test_clock, settle
+from service.views import case_view
+
+log = logging.getLogger(__name__)
+
+SETTLE_TIMEOUT_SECONDS = 120.0
+READERS: tuple[Role, ...] = ("integration", "coordinator", "auditor")
+
+
+async def authorize(request: web.Request, *roles: Role) -> Principal:
+    """The caller's principal if its token is valid and its role one of `roles`; 401 or 403 otherwise."""
+    rt = runtime(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "unauthorized", "send a token as 'Authorization: Bearer <token>'")
+    async with rt.pool.acquire() as connection:
+        principal = await access.authenticate(connection, token.strip(), rt.settings.admin_token)
+    if principal is None:
+        raise Problem(401, "unauthorized", "the token is unknown or revoked")
+    if not principal.may(*roles):
+        raise Problem(403, "forbidden", f"the role '{principal.role}' may not do this")
+    return principal
+
+
+async def get_case(request: web.Request) -> web.Response:
+    principal = await authorize(request, *READERS)
+    rt = runtime(request)
+    case_id = request.match_info["case_id"]
+    row = await rt.pool.fetchrow(
+        "select state, region, organisations, integration_id from cases where case_id = $1", case_id
+    )
+    if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
+        raise Problem(404, "not-found", "no case with this id")
+    return web.json_response(case_view(Case.model_validate(row["state"])))
+
+
+async def get_event(request: web.Request) -> web.Response:
+    """How far an accepted event has come: pending, waiting (for a predecessor), applied or rejected."""
+    principal = await authorize(request, "integration")
+    rt = runtime(request)
+    row = await rt.pool.fetchrow(
+        "select event_id, integration_id, case_id, type, state, detail, received_at, applied_at"
+        " from events where event_id = $1",
+        request.match_info["event_id"],
+    )
+    visible = row is not None and (
+        principal.role == "admin" or row["integration_id"] == principal.integration_id
+    )
+    if row is None or not visible:
+        raise Problem(404, "not-found", "no event with this id")
+    return web.json_response(
+        {
+            "event_id": row["event_id"],
+            "case_id": row["case_id"],
+            "type": row["type"],
+            "status": row["state"],
+            "detail": row["detail"],
+            "received_at": row["received_at"].isoformat(),
+            "applied_at": row["applied_at"].isoformat() if row["applied_at"] else None,
+        }
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    try:
+        await rt.pool.fetchval("select 1")
+    except Exception:
+        log.warning("health check: database unreachable")
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    body = await rt.metrics.render(rt.pool)
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+class ClockMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    now: AwareDatetime
+
+
+async def get_test_clock(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    return web.json_response({"now": _iso(await rt.clock.now())})
+
+
+async def post_test_clock(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    try:
+        move = ClockMove.model_validate_json(await request.read())
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_input=False)]
+        raise Problem(400, "invalid-clock", 'send {"now": "<RFC 3339 time>"}', errors=errors) from None
+    try:
+        now = await move_test_clock(rt.pool, move.now)
+    except ClockMovedBack as exc:
+        raise Problem(
+            409, "clock-moved-back", "the test clock never moves back", now=_iso(exc.current)
+        ) from None
+    left = await settle(rt.pool, now, SETTLE_TIMEOUT_SECONDS)
+    if not left.empty:
+        raise Problem(
+            504,
+            "clock-not-settled",
+            "work due by the new time is still pending",
+            events=left.events,
+            timers=left.timers,
+            messages=left.messages,
+        )
+    return web.json_response({"now": _iso(now)})
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()

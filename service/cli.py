@@ -1,0 +1,207 @@
+"""The `sipvakt` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from calendars.workdays import WorkingCalendar
+from config.rules import RuleFileError, load_rulebook
+from config.settings import Settings, SettingsError, load_settings
+from scheduler.clock import SystemClock
+from scheduler.events import EventValidationError, parse_event
+from scheduler.planning import DeadlinePlanner
+from scheduler.replay import replay
+from service import access, admin
+from service.database import open_database
+from service.logs import configure_logging
+from service.secrets import SecretKeyError, load_cipher
+from service.views import deadlines_view
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one or more `sipvakt: …` lines."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        code = args.run(args, settings)
+    except (SettingsError, RuleFileError, SecretKeyError, CommandError) as exc:
+        for line in str(exc).splitlines():
+            print(f"sipvakt: {line}", file=sys.stderr)
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sipvakt", description="Watches over SIP cases.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API and every worker until stopped")
+    serve.set_defaults(run=_serve)
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate.set_defaults(run=_migrate)
+
+    deadlines = commands.add_parser("deadlines", help="compute a case's deadlines from its events, offline")
+    deadlines.add_argument("--event-file", required=True, type=Path, help="a JSON array of one case's events")
+    deadlines.add_argument("--now", help="read deadlines at this RFC 3339 time (default: the current time)")
+    deadlines.set_defaults(run=_deadlines)
+
+    integration = commands.add_parser("integration", help="systems that push events")
+    integration_commands = integration.add_subparsers(dest="action", required=True)
+    create = integration_commands.add_parser("create", help="register an integration; prints its secret once")
+    create.add_argument("name")
+    create.set_defaults(run=_integration_create)
+    rotate = integration_commands.add_parser("add-secret", help="a further secret, for rotation")
+    rotate.add_argument("integration_id")
+    rotate.set_defaults(run=_integration_add_secret)
+    revoke = integration_commands.add_parser("revoke-secret", help="stop accepting one secret")
+    revoke.add_argument("integration_id")
+    revoke.add_argument("secret_id", type=int)
+    revoke.set_defaults(run=_integration_revoke_secret)
+    listing = integration_commands.add_parser("list", help="integrations and their secrets' ids")
+    listing.set_defaults(run=_integration_list)
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="action", required=True)
+    token_create = token_commands.add_parser("create", help="make a token; prints it once")
+    token_create.add_argument("--role", required=True, choices=access.ROLES)
+    token_create.add_argument("--regions", default="*", help="comma-separated region names, or * (default)")
+    token_create.add_argument("--organisations", default="*", help="comma-separated organisations, or *")
+    token_create.add_argument("--integration", help="integration id (role integration only)")
+    token_create.add_argument("--label", default="", help="who or what the token is for")
+    token_create.set_defaults(run=_token_create)
+    token_revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
+    token_revoke.add_argument("token_id")
+    token_revoke.set_defaults(run=_token_revoke)
+    token_list = token_commands.add_parser("list", help="tokens (ids, roles, scopes; never the tokens)")
+    token_list.set_defaults(run=_token_list)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from service.server import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        async with open_database(settings.database_url, settings.data_dir):
+            pass
+
+    asyncio.run(run())
+    print("migrations applied")
+    return 0
+
+
+def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        raw = json.loads(args.event_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError(f"{args.event_file}: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandError(f"{args.event_file}: not a JSON file ({exc})") from None
+    if not isinstance(raw, list):
+        raise CommandError(f"{args.event_file}: must hold a JSON array of events")
+    events, problems = [], list[str]()
+    for index, item in enumerate(raw):
+        try:
+            events.append(parse_event(item))
+        except EventValidationError as exc:
+            problems.extend(
+                f"{args.event_file}: [{index}].{'.'.join(map(str, e.loc))}: {e.msg}" for e in exc.errors
+            )
+    if problems:
+        raise CommandError("\n".join(problems))
+    now = _parse_now(args.now) if args.now else asyncio.run(SystemClock().now())
+    rulebook = load_rulebook(settings.config_dir)
+    for event in events:
+        region = getattr(event.data, "region", None)
+        if region is not None and region not in rulebook.names():
+            raise CommandError(f"{args.event_file}: no rule file for region '{region}'")
+    result = replay(events, DeadlinePlanner(rulebook, WorkingCalendar()), now)
+    if result.case is None:
+        raise CommandError(f"{args.event_file}: no case.opened event for the case")
+    for position, reason in sorted({**result.rejected, **result.waiting}.items()):
+        print(f"sipvakt: event [{position}] not applied: {reason}", file=sys.stderr)
+    print(json.dumps(deadlines_view(result.case), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError("--now: must be an RFC 3339 time with offset") from None
+    if moment.tzinfo is None:
+        raise CommandError("--now: must carry a UTC offset")
+    return moment
+
+
+def _with_database(settings: Settings, action: admin.Action, *params: object) -> int:
+    """Run one administrative action in a transaction and print what it says."""
+
+    async def run() -> int:
+        clock = SystemClock()
+        cipher = load_cipher(settings.secret_key, settings.data_dir)
+        async with (
+            open_database(settings.database_url, settings.data_dir) as (pool, _),
+            pool.acquire() as connection,
+            connection.transaction(),
+        ):
+            lines = await action(connection, cipher, await clock.now(), *params)
+        for line in lines:
+            print(line)
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except admin.AdminError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _integration_create(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, admin.create_integration, args.name)
+
+
+def _integration_add_secret(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, admin.add_integration_secret, args.integration_id)
+
+
+def _integration_revoke_secret(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, admin.revoke_integration_secret, args.integration_id, args.secret_id)
+
+
+def _integration_list(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, admin.list_integrations)
+
+
+def _token_create(args: argparse.Namespace, settings: Settings) -> int:
+    regions = [part.strip() for part in args.regions.split(",") if part.strip()]
+    organisations = [part.strip() for part in args.organisations.split(",") if part.strip()]
+    return _with_database(
+        settings, admin.create_token, args.role, regions, organisations, args.integration, args.label
+    )
+
+
+def _token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, admin.revoke_token, args.token_id)
+
+
+def _token_list(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, admin.list_tokens)

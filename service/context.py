@@ -1,0 +1,34 @@
+"""What the HTTP handlers and workers of one process share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from cryptography.fernet import Fernet
+
+from config.rules import RuleBook
+from config.settings import Settings
+from scheduler.clock import Clock
+from service.database import Pool
+from service.metrics import Metrics
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pool: Pool
+    clock: Clock
+    # Webhook timestamps are checked against the real time, whatever the test clock says.
+    wall_clock: Clock
+    cipher: Fernet
+    rulebook: RuleBook
+    metrics: Metrics
+    test_clock: bool
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def runtime(request: web.Request) -> Runtime:
+    return request.app[RUNTIME]

@@ -1,0 +1,117 @@
+"""`POST /v1/events`: verify, validate, store durably, answer. Processing happens afterwards."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from scheduler.events import CaseOpened, Event, EventValidationError, FieldError, parse_event
+from scheduler.events import without_identity as redacted
+from service import access, store
+from service.context import runtime
+from service.problems import Problem
+from service.signatures import SignatureError, verify
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+JSON_TYPES = {"application/json"}
+
+
+async def receive_event(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    try:
+        response = await _receive(request)
+    except Problem as problem:
+        rt.metrics.events_rejected.labels(problem.slug).inc()
+        raise
+    rt.metrics.events_accepted.inc()
+    return response
+
+
+async def _receive(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Problem(413, "body-too-large", f"the body is larger than {MAX_BODY} bytes")
+    if request.content_type not in JSON_TYPES:
+        raise Problem(415, "unsupported-media-type", "events are sent as Content-Type: application/json")
+    body = await _read_limited(request)
+    async with rt.pool.acquire() as connection:
+        keys = await access.signing_keys(connection, rt.cipher, rt.settings.webhook_secret)
+    if not keys:
+        raise Problem(
+            401, "no-integration", "no integration is configured; create one or set a webhook secret"
+        )
+    try:
+        webhook_id, key = verify(request.headers, body, keys, await rt.wall_clock.now())
+    except SignatureError as exc:
+        raise Problem(401, "invalid-signature", str(exc)) from None
+    event = _validated(body, rt.rulebook.names())
+    integration_id = key.owner
+    async with rt.pool.acquire() as connection, connection.transaction():
+        owner = await store.case_owner(connection, event.case_id)
+        if owner is not None and owner != integration_id:
+            raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
+        intake = await store.store_event(
+            connection,
+            integration_id=integration_id,
+            webhook_id=webhook_id,
+            body=body,
+            event=redacted(event),
+            received_at=await rt.clock.now(),
+        )
+    extra = {"event_id": intake.event_id, "event_type": event.type, "integration_id": integration_id}
+    if intake.status == "conflict":
+        raise Problem(
+            409,
+            "idempotency-conflict",
+            "this webhook-id was already used for a different body",
+            event_id=intake.event_id,
+        )
+    log.info("event %s", intake.status, extra=extra)
+    status = 202 if intake.status == "accepted" else 200
+    return web.json_response({"status": intake.status, "event_id": intake.event_id}, status=status)
+
+
+async def _read_limited(request: web.Request) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Problem(413, "body-too-large", f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _validated(body: bytes, regions: list[str]) -> Event:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid([FieldError(loc=[], msg=f"the body is not UTF-8 (byte {exc.start})")]) from None
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _invalid(
+            [FieldError(loc=[], msg=f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
+    try:
+        event = parse_event(decoded)
+    except EventValidationError as exc:
+        raise _invalid(exc.errors) from None
+    if isinstance(event.data, CaseOpened) and event.data.region not in regions:
+        known = ", ".join(regions)
+        raise _invalid(
+            [FieldError(loc=["data", "region"], msg=f"no rule file for this region; known: {known}")]
+        )
+    return event
+
+
+def _invalid(errors: list[FieldError]) -> Problem:
+    return Problem(
+        400,
+        "invalid-event",
+        f"the event has {len(errors)} error(s)",
+        errors=[error.model_dump() for error in errors],
+    )

@@ -1,0 +1,169 @@
+"""The OpenAPI 3.1 document, generated from the same pydantic models that validate and answer requests."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from scheduler.events import DATA_MODELS
+from service.views import CaseView
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+class EventStatusView(BaseModel):
+    event_id: str
+    case_id: str
+    type: str
+    status: str
+    detail: str | None
+    received_at: str
+    applied_at: str | None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [CaseView, EventStatusView, *DATA_MODELS.values()]
+    _, schemas = models_json_schema(
+        [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
+    )
+    components = dict(schemas.get("$defs", {}))
+    event_variants = []
+    for event_type, model in DATA_MODELS.items():
+        event_variants.append(
+            {
+                "type": "object",
+                "required": ["type", "case_id", "occurred_at", "data"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"const": event_type},
+                    "case_id": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]+$", "maxLength": 100},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "data": {"$ref": f"#/components/schemas/{model.__name__}"},
+                },
+            }
+        )
+    components["Event"] = {"oneOf": event_variants, "discriminator": {"propertyName": "type"}}
+    components["Problem"] = {
+        "type": "object",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                        "msg": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sipvakt",
+            "version": "1",
+            "description": "SIP deadlines, invitations and deviations.",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "standardWebhooks": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "webhook-signature",
+                    "description": "Standard Webhooks: HMAC-SHA256 over id.timestamp.body",
+                },
+            },
+        },
+        "paths": {
+            "/v1/events": {
+                "post": {
+                    "summary": "Push one case event",
+                    "security": [{"standardWebhooks": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+                    },
+                    "responses": {
+                        "202": _json_response("Stored; it will be applied", {"type": "object"}),
+                        "200": _json_response("A replay of an event already stored", {"type": "object"}),
+                        "400": _problem_response("Not JSON, unknown type, or fields missing or wrong"),
+                        "401": _problem_response("Signature missing or wrong, or timestamp too far off"),
+                        "403": _problem_response("The case belongs to another integration"),
+                        "409": _problem_response("The webhook-id was used for a different body"),
+                        "413": _problem_response("Body over 256 KiB"),
+                        "415": _problem_response("Not application/json"),
+                    },
+                }
+            },
+            "/v1/events/{event_id}": {
+                "get": {
+                    "summary": "How far an accepted event has come",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": _json_response(
+                            "The event's status", {"$ref": "#/components/schemas/EventStatusView"}
+                        ),
+                        "404": _problem_response("No such event in the caller's scope"),
+                    },
+                }
+            },
+            "/v1/cases/{case_id}": {
+                "get": {
+                    "summary": "A case with its deadlines, meetings, deviations, reminders and warnings",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": _json_response("The case", {"$ref": "#/components/schemas/CaseView"}),
+                        "401": _problem_response("No valid token"),
+                        "404": _problem_response("No such case in the caller's scope"),
+                    },
+                }
+            },
+            "/v1/health": {
+                "get": {"summary": "Database reachable", "responses": {"200": {"description": "OK"}}}
+            },
+            "/metrics": {
+                "get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OK"}}}
+            },
+            "/v1/test-clock": {
+                "get": {
+                    "summary": "The test clock (only with SIPVAKT_TEST_CLOCK)",
+                    "responses": {"200": {"description": "OK"}},
+                },
+                "post": {
+                    "summary": "Move the test clock forward and wait for the work it makes due",
+                    "responses": {
+                        "200": {"description": "Moved, and everything due has been done"},
+                        "409": _problem_response("The new time is before the current one"),
+                        "504": _problem_response("Work due by the new time did not finish in time"),
+                    },
+                },
+            },
+        },
+    }

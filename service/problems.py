@@ -1,0 +1,51 @@
+"""RFC 9457 problem details: every error answer of the API has this shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+PROBLEM_TYPE_BASE = "https://sipvakt.example/problems/"
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def problem(status: int, slug: str, detail: str, **extra: Any) -> web.Response:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="sipvakt"'} if status == 401 and slug == "unauthorized" else None
+    )
+    return web.Response(
+        status=status,
+        text=json.dumps(body, ensure_ascii=False),
+        content_type="application/problem+json",
+        headers=headers,
+    )
+
+
+class Problem(web.HTTPException):
+    """Raised inside a handler; the error middleware turns it into a problem+json answer."""
+
+    def __init__(self, status: int, slug: str, detail: str, **extra: Any) -> None:
+        self.status_code = status
+        super().__init__(reason=TITLES.get(status))
+        self.slug, self.detail, self.extra = slug, detail, extra
+
+    def response(self) -> web.Response:
+        return problem(self.status_code, self.slug, self.detail, **self.extra)

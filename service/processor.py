@@ -1,0 +1,136 @@
+"""Applies stored events to their cases: one event, one transaction, in order of receipt per case.
+
+Any number of processes may run this against one database. A process claims the oldest pending event
+with `FOR UPDATE SKIP LOCKED`, then takes the case's advisory lock, so two processes never apply events of
+the same case at once, and within a case the lowest `seq` always goes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from scheduler.clock import Clock
+from scheduler.decide import Applied, Context, Planner, Rejected, Waiting, decide
+from scheduler.events import Event, parse_event
+from service import store
+from service.database import Pool
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+# How many of the oldest pending events to look among for a case no other process holds.
+CANDIDATES = 32
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event_id: str
+    case_id: str
+    state: str
+
+
+class EventProcessor:
+    def __init__(self, pool: Pool, clock: Clock, planner: Planner, metrics: Metrics) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.planner = planner
+        self.metrics = metrics
+        self.wake = asyncio.Event()
+
+    async def apply_next(self) -> Outcome | None:
+        """Apply the oldest pending event whose case no other process holds; None if there is none."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            candidates = await connection.fetch(
+                "select distinct on (case_id) case_id, seq from events where state = 'pending'"
+                " and seq in (select seq from events where state = 'pending' order by seq limit $1)"
+                " order by case_id, seq",
+                CANDIDATES,
+            )
+            event_row = None
+            for candidate in sorted(candidates, key=lambda row: row["seq"]):
+                if not await connection.fetchval(
+                    "select pg_try_advisory_xact_lock(hashtextextended('case:' || $1, 0))",
+                    candidate["case_id"],
+                ):
+                    continue  # another process is applying this case's events
+                # Under the case's lock, the case's own oldest pending event goes first.
+                event_row = await connection.fetchrow(
+                    "select event_id, integration_id, payload, received_at from events"
+                    " where case_id = $1 and state = 'pending' order by seq limit 1 for update",
+                    candidate["case_id"],
+                )
+                if event_row is not None:
+                    break
+            if event_row is None:
+                return None
+            now = await self.clock.now()
+            event = parse_event(event_row["payload"])
+            case = await store.load_case(connection, event.case_id, for_update=True)
+            context = Context(now=now, integration_id=event_row["integration_id"], planner=self.planner)
+            decision = decide(case, event, context)
+            state = await self._record(connection, event_row["event_id"], event, decision, now)
+            self.metrics.observe_applied(state, now - event_row["received_at"])
+            log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})
+            return Outcome(event_row["event_id"], event.case_id, state)
+
+    async def _record(
+        self,
+        connection: store.Connection,
+        event_id: str,
+        event: Event,
+        decision: Applied | Waiting | Rejected,
+        now: datetime,
+    ) -> str:
+        if isinstance(decision, Applied):
+            await store.save_case(connection, decision.case, now)
+            await store.carry_out(connection, decision.case, decision.effects, now)
+            await connection.execute(
+                "update events set state = 'applied', applied_at = $2, detail = null,"
+                " attempts = attempts + 1 where event_id = $1",
+                event_id,
+                now,
+            )
+            # Whatever waited for this case may now find what it needed.
+            await connection.execute(
+                "update events set state = 'pending' where case_id = $1 and state = 'waiting'", event.case_id
+            )
+            return "applied"
+        state = "waiting" if isinstance(decision, Waiting) else "rejected"
+        await connection.execute(
+            "update events set state = $2, detail = $3, attempts = attempts + 1 where event_id = $1",
+            event_id,
+            state,
+            decision.reason,
+        )
+        return state
+
+    async def drain(self) -> int:
+        """Apply pending events until none is left that this process can take."""
+        count = 0
+        while await self.apply_next() is not None:
+            count += 1
+        return count
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Apply events as they come, woken by NOTIFY and polling as a safety net."""
+        while not stopping.is_set():
+            # Cleared before draining, so that a notice arriving during the drain is not lost.
+            self.wake.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("applying events failed; retrying")
+            await _wait_any(self.wake, stopping, seconds=POLL_SECONDS)
+
+
+async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,202 @@
+"""SQL for events, cases and the effects of applying an event. Every function takes a connection, so the
+caller decides the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeAlias
+
+import asyncpg
+
+from scheduler.case import Case
+from scheduler.effects import (
+    CancelTimers,
+    CancelUnsentMessages,
+    Effect,
+    QueueMessage,
+    RecordDeviation,
+    SetTimer,
+)
+from scheduler.events import Event
+
+# A plain connection or one borrowed from the pool: every function here works with either.
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
+EVENTS_CHANNEL = "sipvakt_events"
+TIMERS_CHANNEL = "sipvakt_timers"
+OUTBOX_CHANNEL = "sipvakt_outbox"
+
+
+@dataclass(frozen=True)
+class Intake:
+    status: Literal["accepted", "duplicate", "conflict"]
+    event_id: str
+
+
+def body_digest(body: bytes) -> bytes:
+    return hashlib.sha256(body).digest()
+
+
+async def store_event(
+    connection: Connection,
+    *,
+    integration_id: str,
+    webhook_id: str,
+    body: bytes,
+    event: Event,
+    received_at: datetime,
+) -> Intake:
+    """Store an accepted event once per (integration, webhook-id); tell a replay from a conflict."""
+    digest = body_digest(body)
+    event_id = "evt_" + secrets.token_hex(12)
+    inserted = await connection.fetchval(
+        "insert into events (event_id, integration_id, webhook_id, body_sha256, case_id, type, occurred_at,"
+        " received_at, payload) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " on conflict (integration_id, webhook_id) do nothing returning event_id",
+        event_id,
+        integration_id,
+        webhook_id,
+        digest,
+        event.case_id,
+        event.type,
+        event.occurred_at,
+        received_at,
+        event.to_json_dict(),
+    )
+    if inserted is not None:
+        await connection.execute("select pg_notify($1, $2)", EVENTS_CHANNEL, event.case_id)
+        return Intake("accepted", inserted)
+    earlier = await connection.fetchrow(
+        "select event_id, body_sha256 from events where integration_id = $1 and webhook_id = $2",
+        integration_id,
+        webhook_id,
+    )
+    assert earlier is not None
+    status: Literal["duplicate", "conflict"] = "duplicate" if earlier["body_sha256"] == digest else "conflict"
+    return Intake(status, earlier["event_id"])
+
+
+async def case_owner(connection: Connection, case_id: str) -> str | None:
+    """The integration that opened the case or sent its first event, if any did."""
+    owner: str | None = await connection.fetchval(
+        "select integration_id from cases where case_id = $1", case_id
+    ) or await connection.fetchval(
+        "select integration_id from events where case_id = $1 order by seq limit 1", case_id
+    )
+    return owner
+
+
+async def load_case(connection: Connection, case_id: str, *, for_update: bool = False) -> Case | None:
+    row = await connection.fetchrow(
+        "select state from cases where case_id = $1" + (" for update" if for_update else ""), case_id
+    )
+    return Case.model_validate(row["state"]) if row else None
+
+
+async def save_case(connection: Connection, case: Case, now: datetime) -> None:
+    state = case.model_dump(mode="json")
+    await connection.execute(
+        "insert into cases (case_id, integration_id, region, organisations, status, state, version,"
+        " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
+        " on conflict (case_id) do update set organisations = excluded.organisations,"
+        " status = excluded.status, state = excluded.state, version = cases.version + 1,"
+        " updated_at = excluded.updated_at",
+        case.case_id,
+        case.integration_id,
+        case.region,
+        sorted(case.organisations()),
+        case.status,
+        state,
+        case.opened_at,
+        now,
+    )
+
+
+async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:
+    """Write the effects of one decision, in order, in the caller's transaction."""
+    notify_timers = notify_outbox = False
+    for effect in effects:
+        if isinstance(effect, SetTimer):
+            await set_timer(connection, case.case_id, effect, now)
+            notify_timers = True
+        elif isinstance(effect, CancelTimers):
+            await connection.execute(
+                "update timers set state = 'cancelled', updated_at = $3 where case_id = $1"
+                " and state = 'scheduled' and starts_with(key, $2)",
+                case.case_id,
+                effect.prefix,
+                now,
+            )
+        elif isinstance(effect, QueueMessage):
+            await queue_message(connection, case.case_id, effect, now)
+            notify_outbox = True
+        elif isinstance(effect, CancelUnsentMessages):
+            await connection.execute(
+                "update outbox set state = 'cancelled' where case_id = $1 and state = 'queued'", case.case_id
+            )
+        elif isinstance(effect, RecordDeviation):
+            await record_deviation(connection, case, effect)
+    if notify_timers:
+        await connection.execute("select pg_notify($1, '')", TIMERS_CHANNEL)
+    if notify_outbox:
+        await connection.execute("select pg_notify($1, '')", OUTBOX_CHANNEL)
+
+
+async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: datetime) -> None:
+    """Create the timer, or move it; a timer that already fired is armed again only for a new due time."""
+    await connection.execute(
+        "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at)"
+        " values ($1, $2, $3, $4, $5, $6, $6)"
+        " on conflict (case_id, key) do update set kind = excluded.kind, due_at = excluded.due_at,"
+        " payload = excluded.payload, state = 'scheduled', attempts = 0, last_error = null,"
+        " updated_at = excluded.updated_at"
+        " where timers.state in ('scheduled', 'cancelled')"
+        " or (timers.due_at <> excluded.due_at and timers.state <> 'running')",
+        case_id,
+        timer.key,
+        timer.kind,
+        timer.due_at,
+        timer.payload,
+        now,
+    )
+
+
+async def queue_message(connection: Connection, case_id: str, message: QueueMessage, now: datetime) -> None:
+    await connection.execute(
+        "insert into outbox (message_id, case_id, kind, channel, meeting_id, participant_id, recipient,"
+        " payload, next_attempt_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+        " on conflict (message_id) do nothing",
+        message.key,
+        case_id,
+        message.kind,
+        message.channel,
+        message.meeting_id,
+        message.participant_id,
+        message.recipient,
+        message.payload,
+        now,
+    )
+
+
+async def record_deviation(connection: Connection, case: Case, effect: RecordDeviation) -> None:
+    deviation = effect.deviation
+    await connection.execute(
+        "insert into deviations (deviation_id, case_id, integration_id, region, organisations, kind,"
+        " detected_at, meeting_id, participant_id, action_id, rule)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (deviation_id) do nothing",
+        deviation.deviation_id,
+        case.case_id,
+        case.integration_id,
+        case.region,
+        sorted(case.organisations()),
+        deviation.kind,
+        deviation.detected_at,
+        deviation.meeting_id,
+        deviation.participant_id,
+        deviation.action_id,
+        deviation.rule,
+    )

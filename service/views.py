@@ -1,0 +1,118 @@
+"""The JSON the API answers with, in CONTRACT.md's shapes, as models: the OpenAPI document is generated
+from the same classes, so the two cannot drift."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from scheduler.case import Case, Meeting
+
+
+class DeadlineView(BaseModel):
+    kind: str
+    due: date
+    status: Literal["pending", "met", "missed"]
+    rule: str
+    meeting_id: str | None = None
+    action_id: str | None = None
+
+
+class InvitationView(BaseModel):
+    participant_id: str
+    channel: Literal["email", "letter"]
+    status: str
+    sent_at: datetime | None
+    reminded_at: datetime | None
+    delegated_to: str | None = None
+
+
+class MeetingView(BaseModel):
+    meeting_id: str
+    kind: Literal["initial", "followup"]
+    status: Literal["scheduled", "cancelled", "held"]
+    starts_at: datetime
+    ends_at: datetime
+    notice_days: int | None
+    notice_ok: bool | None
+    invitations: list[InvitationView]
+
+
+class DeviationView(BaseModel):
+    deviation_id: str
+    kind: Literal["no_response", "no_show", "action_not_done", "late"]
+    detected_at: datetime
+    meeting_id: str | None
+    participant_id: str | None
+    action_id: str | None
+
+
+class ReminderView(BaseModel):
+    kind: str
+    due_at: datetime
+    to: str
+    status: Literal["scheduled", "sent", "cancelled"]
+
+
+class WarningView(BaseModel):
+    kind: str
+    message: str
+
+
+class CaseView(BaseModel):
+    case_id: str
+    region: str
+    status: Literal["open", "closed"]
+    urgent: bool
+    deadlines: list[DeadlineView]
+    meetings: list[MeetingView]
+    deviations: list[DeviationView]
+    reminders: list[ReminderView]
+    warnings: list[WarningView]
+
+
+class DeadlinesView(BaseModel):
+    """What `sipvakt deadlines` prints."""
+
+    deadlines: list[DeadlineView]
+    warnings: list[WarningView]
+
+
+def case_view(case: Case) -> dict[str, Any]:
+    view = CaseView(
+        case_id=case.case_id,
+        region=case.region,
+        status=case.status,
+        urgent=case.urgent,
+        deadlines=[DeadlineView.model_validate(d, from_attributes=True) for d in case.deadlines],
+        meetings=[_meeting_view(meeting) for meeting in case.meetings.values()],
+        deviations=[DeviationView.model_validate(d, from_attributes=True) for d in case.deviations],
+        reminders=[ReminderView.model_validate(r, from_attributes=True) for r in case.reminders],
+        warnings=[WarningView.model_validate(w, from_attributes=True) for w in case.warnings],
+    )
+    return view.model_dump(mode="json")
+
+
+def deadlines_view(case: Case) -> dict[str, Any]:
+    view = DeadlinesView(
+        deadlines=[DeadlineView.model_validate(d, from_attributes=True) for d in case.deadlines],
+        warnings=[WarningView.model_validate(w, from_attributes=True) for w in case.warnings],
+    )
+    return view.model_dump(mode="json")
+
+
+def _meeting_view(meeting: Meeting) -> MeetingView:
+    return MeetingView(
+        meeting_id=meeting.meeting_id,
+        kind=meeting.kind,
+        status=meeting.status,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        notice_days=meeting.notice_days,
+        notice_ok=meeting.notice_ok,
+        invitations=[
+            InvitationView.model_validate(i, from_attributes=True) for i in meeting.invitations.values()
+        ],
+    )
