@@ -1,0 +1,125 @@
+"""From a queued message and the case as it stands to the bytes that leave: an e-mail with its calendar
+file, or a PDF letter. Only what CONTRACT.md allows goes in: time, place, purpose, organizer, the case
+reference and how to reply; never the person's name or identity number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from calendars.itip import (
+    CalendarAddress,
+    CalendarAttendee,
+    CalendarMeeting,
+    build_cancel,
+    build_request,
+)
+from notifiers.letters import PostalRecipient, build_letter
+from notifiers.mime import CalendarMethod, Envelope, MailAddress, build_calendar_email, to_bytes
+from notifiers.templates import MeetingMessage, MeetingMessageKind, render_meeting_message
+from scheduler.case import Case, Meeting, ParticipantInfo
+
+OutboxKind = Literal["request", "update", "cancel"]
+_MESSAGE_KINDS = {
+    "request": MeetingMessageKind.INVITATION,
+    "update": MeetingMessageKind.UPDATE,
+    "cancel": MeetingMessageKind.CANCELLATION,
+}
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the service sends as: From, and the address calendar replies must reach."""
+
+    mail_from: str
+    reply_address: str
+    domain: str
+
+
+def meeting_uid(case: Case, meeting: Meeting, domain: str) -> str:
+    """One UID per meeting for its whole life: updates and the cancel reuse it."""
+    return f"{case.case_id}.{meeting.meeting_id}@{domain}"
+
+
+def message_id(key: str, domain: str) -> str:
+    """A stable Message-ID per message (meeting, recipient, kind, sequence): a resend is the same message."""
+    safe = "".join(char if char.isalnum() or char in ".-_" else "." for char in key)
+    return f"<{safe}@{domain}>"
+
+
+def calendar_meeting(
+    case: Case, meeting: Meeting, participant: ParticipantInfo, sequence: int, sender: Sender, now: datetime
+) -> CalendarMeeting:
+    """The meeting as this participant's calendar sees it: only this participant as attendee."""
+    assert participant.email is not None
+    return CalendarMeeting(
+        uid=meeting_uid(case, meeting, sender.domain),
+        sequence=sequence,
+        dtstamp=now,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        summary=f"SIP-möte ({case.case_id})",
+        location=meeting.location,
+        description=meeting.purpose,
+        url=meeting.online_url,
+        # The organizer's address is the service's, so calendar replies come back to it.
+        organizer=CalendarAddress(name=meeting.organizer.name, email=sender.reply_address),
+        attendees=(CalendarAttendee(name=participant.name, email=participant.email),),
+    )
+
+
+def meeting_message(case: Case, meeting: Meeting, kind: OutboxKind) -> MeetingMessage:
+    return MeetingMessage(
+        kind=_MESSAGE_KINDS[kind],
+        case_reference=case.case_id,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        location=meeting.location,
+        online_url=meeting.online_url,
+        purpose=meeting.purpose,
+        questions=tuple(meeting.questions),
+        organizer_name=meeting.organizer.name,
+        organizer_organisation=meeting.organizer.organisation,
+        reply_links=None,
+    )
+
+
+def meeting_email(
+    case: Case,
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    kind: OutboxKind,
+    sequence: int,
+    key: str,
+    sender: Sender,
+    now: datetime,
+) -> bytes:
+    """One e-mail to one participant: text, HTML and the iTIP calendar for `kind`."""
+    assert participant.email is not None
+    calendar = calendar_meeting(case, meeting, participant, sequence, sender, now)
+    method = CalendarMethod.CANCEL if kind == "cancel" else CalendarMethod.REQUEST
+    ics = build_cancel(calendar) if kind == "cancel" else build_request(calendar)
+    envelope = Envelope(
+        sender=MailAddress(name="sipvakt", email=sender.mail_from),
+        recipient=MailAddress(name=participant.name, email=participant.email),
+        message_id=message_id(key, sender.domain),
+        date=now,
+        reply_to=MailAddress(name=meeting.organizer.name, email=sender.reply_address),
+    )
+    content = render_meeting_message(meeting_message(case, meeting, kind))
+    return to_bytes(build_calendar_email(envelope, content, ics, method))
+
+
+def meeting_letter(
+    case: Case,
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    kind: OutboxKind,
+    return_address: str,
+    now: datetime,
+) -> bytes:
+    """One PDF letter to one participant; the window shows only name and address."""
+    lines = tuple(line.strip() for line in (participant.postal_address or "").splitlines() if line.strip())
+    recipient = PostalRecipient(name=participant.name, address_lines=lines)
+    return build_letter(meeting_message(case, meeting, kind), recipient, return_address, None, now.date())

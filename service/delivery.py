@@ -1,0 +1,162 @@
+"""The delivery worker: sends what the outbox holds, at least once, each message under a stable id.
+
+A message is claimed (state `sending`) in one short transaction, sent outside any transaction, then
+marked. A crash between the server's 250 OK and the mark leaves it `sending`; the reaper puts it back in
+the queue, and it goes once more with the same Message-ID: the one duplicate the design allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from notifiers.compose import Sender, meeting_email, meeting_letter
+from notifiers.transport import PermanentFailure, TemporaryFailure, Transport
+from scheduler.case import Case
+from scheduler.clock import Clock
+from service import store
+from service.database import Pool
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+POLL_SECONDS = 1.0
+MAX_ATTEMPTS = 12
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
+# A message claimed this long ago and still not marked belongs to a process that died while sending.
+STUCK_AFTER = timedelta(minutes=5)
+
+
+def retry_delay(attempts: int, jitter: float) -> timedelta:
+    """Exponential back-off with jitter: 30 s, 1 min, 2 min … capped at one hour."""
+    delay: timedelta = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+    return delay * (0.75 + 0.5 * jitter)
+
+
+@dataclass
+class DeliveryWorker:
+    pool: Pool
+    clock: Clock
+    transport: Transport
+    sender: Sender
+    return_address: str
+    wake: asyncio.Event
+
+    async def deliver_due(self) -> int:
+        """Claim and send every message due now; return how many were handled."""
+        handled = 0
+        while True:
+            now = await self.clock.now()
+            claimed = await self._claim(now)
+            if not claimed:
+                return handled
+            for row in claimed:
+                await self._deliver(row, now)
+                handled += 1
+
+    async def _claim(self, now: datetime) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "update outbox set state = 'sending', attempts = attempts + 1, next_attempt_at = $2"
+            " where message_id in (select message_id from outbox where state = 'queued'"
+            " and next_attempt_at <= $1 order by next_attempt_at limit $3 for update skip locked)"
+            " returning *",
+            now,
+            now + STUCK_AFTER,
+            BATCH,
+        )
+        return [dict(row) for row in rows]
+
+    async def _deliver(self, row: dict[str, Any], now: datetime) -> None:
+        extra = {"message_id": row["message_id"], "attempt": row["attempts"]}
+        try:
+            await self._send(row, now)
+        except TemporaryFailure as exc:
+            if row["attempts"] >= MAX_ATTEMPTS:
+                await self._mark_failed(row, str(exc), now)
+                return
+            retry_at = now + retry_delay(row["attempts"], random.random())
+            await self.pool.execute(
+                "update outbox set state = 'queued', next_attempt_at = $2, last_error = $3"
+                " where message_id = $1",
+                row["message_id"],
+                retry_at,
+                str(exc),
+            )
+            log.warning("delivery deferred", extra={**extra, "reason": str(exc)})
+            return
+        except PermanentFailure as exc:
+            await self._mark_failed(row, str(exc), now)
+            return
+        await self.pool.execute(
+            "update outbox set state = 'sent', sent_at = $2, last_error = null where message_id = $1",
+            row["message_id"],
+            now,
+        )
+        log.info("delivered", extra=extra)
+
+    async def _send(self, row: dict[str, Any], now: datetime) -> None:
+        async with self.pool.acquire() as connection:
+            case = await store.load_case(connection, row["case_id"])
+        if case is None or row["meeting_id"] not in case.meetings:
+            raise PermanentFailure("the message's case or meeting no longer exists")
+        meeting = case.meetings[row["meeting_id"]]
+        participant = meeting.participants[row["participant_id"]]
+        sequence = int(row["payload"].get("sequence", meeting.sequence))
+        if row["channel"] == "letter":
+            pdf = meeting_letter(case, meeting, participant, row["kind"], self.return_address, now)
+            await self._queue_letter(case, row, pdf, now)
+            return
+        message = meeting_email(
+            case, meeting, participant, row["kind"], sequence, row["message_id"], self.sender, now
+        )
+        await self.transport.send(self.sender.mail_from, row["recipient"], message, row["message_id"])
+
+    async def _queue_letter(self, case: Case, row: dict[str, Any], pdf: bytes, now: datetime) -> None:
+        await self.pool.execute(
+            "insert into letters (letter_id, case_id, region, organisations, meeting_id, participant_id,"
+            " kind, pdf, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " on conflict (letter_id) do nothing",
+            row["message_id"],
+            case.case_id,
+            case.region,
+            sorted(case.organisations()),
+            row["meeting_id"],
+            row["participant_id"],
+            row["kind"],
+            pdf,
+            now,
+        )
+
+    async def _mark_failed(self, row: dict[str, Any], reason: str, now: datetime) -> None:
+        await self.pool.execute(
+            "update outbox set state = 'failed', last_error = $2 where message_id = $1",
+            row["message_id"],
+            reason,
+        )
+        log.warning("delivery failed for good", extra={"message_id": row["message_id"], "reason": reason})
+
+    async def requeue_stuck(self) -> int:
+        """Put back messages whose sender died mid-send (their claim has run out)."""
+        status: str = await self.pool.execute(
+            "update outbox set state = 'queued' where state = 'sending' and next_attempt_at <= $1",
+            await self.clock.now(),
+        )
+        return int(status.rsplit(" ", 1)[1])
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            self.wake.clear()
+            try:
+                await self.requeue_stuck()
+                await self.deliver_due()
+            except Exception:
+                log.exception("delivering messages failed; retrying")
+            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stopping.wait())]
+            await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
