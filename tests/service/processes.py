@@ -1,0 +1,79 @@
+"""Real `sipvakt` processes for tests that start, kill and restart the service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+SIPVAKT = str(Path(sys.executable).parent / "sipvakt")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    environment: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 60.0) -> None:
+        env = {**os.environ, **self.environment, "SIPVAKT_HTTP_PORT": str(self.port)}
+        self.process = subprocess.Popen([SIPVAKT, "serve"], env=env, stderr=subprocess.PIPE)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with aiohttp.ClientSession() as session:
+            while loop.time() < deadline:
+                if self.process.poll() is not None:
+                    stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                    raise RuntimeError(f"sipvakt serve exited with {self.process.returncode}: {stderr}")
+                try:
+                    async with session.get(self.url + "/v1/health") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise TimeoutError("sipvakt serve did not become healthy")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            if self.process.stderr:
+                self.process.stderr.close()
+
+
+def run_command(*args: str, environment: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SIPVAKT, *args],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

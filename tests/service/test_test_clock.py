@@ -1,0 +1,65 @@
+"""The test clock: shared in the database, forward only, and a POST returns when the work is done."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests import samples
+from tests.service.harness import Service, started, service_settings
+
+
+@pytest.fixture
+async def service(database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
+    async with started(service_settings(database_url, tmp_path)) as running_service:
+        yield running_service
+
+
+async def test_reads_the_start_time(service: Service) -> None:
+    response = await service.client.get("/v1/test-clock")
+    assert await response.json() == {"now": "2026-11-23T08:00:00+00:00"}
+
+
+async def test_moves_forward_and_never_back(service: Service) -> None:
+    forward = await service.client.post("/v1/test-clock", json={"now": "2026-12-01T10:00:00+01:00"})
+    assert forward.status == 200
+    assert (await forward.json())["now"] == "2026-12-01T09:00:00+00:00"
+    same = await service.client.post("/v1/test-clock", json={"now": "2026-12-01T10:00:00+01:00"})
+    assert same.status == 200
+    back = await service.client.post("/v1/test-clock", json={"now": "2026-11-30T10:00:00+01:00"})
+    assert back.status == 409
+    assert (await service.client.get("/v1/test-clock")).status == 200
+
+
+async def test_a_bad_time_is_400(service: Service) -> None:
+    response = await service.client.post("/v1/test-clock", json={"now": "tomorrow"})
+    assert response.status == 400
+    naive = await service.client.post("/v1/test-clock", json={"now": "2026-12-01T10:00:00"})
+    assert naive.status == 400
+
+
+async def test_returns_only_when_every_accepted_event_is_applied(service: Service) -> None:
+    for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
+        assert (await service.push(body)).status == 202
+    response = await service.client.post("/v1/test-clock", json={"now": "2026-11-23T12:00:00+01:00"})
+    assert response.status == 200
+    pending = await service.runtime.pool.fetchval("select count(*) from events where state <> 'applied'")
+    assert pending == 0
+    case = await (await service.case("blek-2026-0042")).json()
+    assert case["meetings"][0]["status"] == "scheduled"
+
+
+async def test_every_process_on_one_database_shares_the_clock(database_url: str, tmp_path: Path) -> None:
+    settings = service_settings(database_url, tmp_path)
+    async with started(settings) as first, started(settings) as second:
+        await first.client.post("/v1/test-clock", json={"now": "2027-01-02T10:00:00+01:00"})
+        assert await (await second.client.get("/v1/test-clock")).json() == {"now": "2027-01-02T09:00:00+00:00"}
+
+
+async def test_is_absent_without_the_setting(database_url: str, tmp_path: Path) -> None:
+    settings = service_settings(database_url, tmp_path)
+    production = settings.model_copy(update={"test_clock": None})
+    async with started(production) as service:
+        assert (await service.client.get("/v1/test-clock")).status == 404
