@@ -7,7 +7,6 @@ meeting) is answered with `Waiting`; the shell keeps it and offers it again afte
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,20 +18,18 @@ from scheduler.case import (
     Case,
     Consent,
     ContactInfo,
-    Deviation,
-    DeviationKind,
     Invitation,
     Meeting,
     ParticipantInfo,
     PersonInfo,
 )
+from scheduler.deviations import record_deviation
 from scheduler.effects import (
     CancelTimers,
     CancelUnsentMessages,
     Effect,
     MessageKind,
     QueueMessage,
-    RecordDeviation,
 )
 from scheduler.events import (
     ActionCompleted,
@@ -298,7 +295,7 @@ def _meeting_held(case: Case, event: Event, ctx: Context) -> Decision:
     for participant_id in data.absent:
         if meeting.invitations[participant_id].status == "accepted":
             effects.append(
-                _deviation(
+                record_deviation(
                     case, "no_show", ctx.now, meeting_id=meeting.meeting_id, participant_id=participant_id
                 )
             )
@@ -389,33 +386,3 @@ def _message(
         recipient=recipient or "",
         payload={"sequence": meeting.sequence, "queued_at": now.isoformat()},
     )
-
-
-def _deviation(
-    case: Case,
-    kind: DeviationKind,
-    now: datetime,
-    *,
-    meeting_id: str | None = None,
-    participant_id: str | None = None,
-    action_id: str | None = None,
-    rule: str | None = None,
-) -> Effect:
-    """Record a deviation once: its id is derived from what it is about, so a retry finds it again."""
-    subject = "\x1f".join(
-        part or "" for part in (case.case_id, kind, meeting_id, participant_id, action_id, rule)
-    )
-    deviation_id = "dev_" + hashlib.sha256(subject.encode()).hexdigest()[:24]
-    existing = {d.deviation_id for d in case.deviations}
-    deviation = Deviation(
-        deviation_id=deviation_id,
-        kind=kind,
-        detected_at=now,
-        meeting_id=meeting_id,
-        participant_id=participant_id,
-        action_id=action_id,
-        rule=rule,
-    )
-    if deviation_id not in existing:
-        case.deviations.append(deviation)
-    return RecordDeviation(deviation)
