@@ -151,6 +151,9 @@ def openapi_document() -> dict[str, Any]:
             "/metrics": {
                 "get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OK"}}}
             },
+            "/v1/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+            },
             "/v1/test-clock": {
                 "get": {
                     "summary": "The test clock (only with SIPVAKT_TEST_CLOCK)",

@@ -39,9 +39,7 @@ def consent_given(case_id: str = "blek-2026-0042", **data: Any) -> dict[str, Any
     }
 
 
-def meeting_scheduled(
-    case_id: str = "blek-2026-0042", meeting_id: str = "m1", **data: Any
-) -> dict[str, Any]:
+def meeting_scheduled(case_id: str = "blek-2026-0042", meeting_id: str = "m1", **data: Any) -> dict[str, Any]:
     return {
         "type": "meeting.scheduled",
         "case_id": case_id,
@@ -99,5 +97,7 @@ def responded(
     }
 
 
-def event(kind: str, case_id: str = "blek-2026-0042", occurred_at: str = "2026-11-24T08:00:00+01:00", **data: Any) -> dict[str, Any]:
+def event(
+    kind: str, case_id: str = "blek-2026-0042", occurred_at: str = "2026-11-24T08:00:00+01:00", **data: Any
+) -> dict[str, Any]:
     return {"type": kind, "case_id": case_id, "occurred_at": occurred_at, "data": data}

@@ -48,7 +48,7 @@ class Service:
         moment = timestamp or datetime.now(UTC)
         signing_secret = secret or self.secret
         try:
-            # The reference implementation signs, so intake is tested against the standard, not against itself.
+            # The reference implementation signs: intake is tested against the standard, not against itself.
             signature = Webhook(signing_secret).sign(message_id, moment, raw.decode("utf-8"))
         except UnicodeDecodeError:
             # The reference implementation cannot sign bytes that are not UTF-8; the scheme itself can.

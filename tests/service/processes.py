@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 
@@ -28,21 +30,23 @@ class ServiceProcess:
     environment: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 60.0) -> None:
+    async def start(self, within_seconds: float = 60.0) -> None:
         env = {**os.environ, **self.environment, "SIPVAKT_HTTP_PORT": str(self.port)}
-        self.process = subprocess.Popen([SIPVAKT, "serve"], env=env, stderr=subprocess.PIPE)
+        # Logs go to a file: a pipe nobody reads would fill up and stall the service.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
+        self.process = subprocess.Popen([SIPVAKT, "serve"], env=env, stderr=self.log)  # noqa: ASYNC220
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within_seconds
         async with aiohttp.ClientSession() as session:
             while loop.time() < deadline:
                 if self.process.poll() is not None:
-                    stderr = self.process.stderr.read().decode() if self.process.stderr else ""
-                    raise RuntimeError(f"sipvakt serve exited with {self.process.returncode}: {stderr}")
+                    raise RuntimeError(f"sipvakt serve exited with {self.process.returncode}: {self.logs()}")
                 try:
                     async with session.get(self.url + "/v1/health") as response:
                         if response.status == 200:
@@ -51,6 +55,13 @@ class ServiceProcess:
                     pass
                 await asyncio.sleep(0.1)
         raise TimeoutError("sipvakt serve did not become healthy")
+
+    def logs(self) -> str:
+        """Everything the process has logged so far."""
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -61,14 +72,12 @@ class ServiceProcess:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=30)
-        finally:
-            if self.process.stderr:
-                self.process.stderr.close()
+        return self.process.wait(timeout=30)
 
 
-def run_command(*args: str, environment: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_command(
+    *args: str, environment: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [SIPVAKT, *args],
         env={**os.environ, **environment},

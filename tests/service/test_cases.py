@@ -10,7 +10,7 @@ import pytest
 
 from service import access
 from tests import samples
-from tests.service.harness import Service, started, service_settings
+from tests.service.harness import Service, service_settings, started
 
 
 @pytest.fixture
@@ -42,10 +42,21 @@ async def test_a_case_reads_back_in_the_contract_shape(service: Service) -> None
     assert response.status == 200
     case = await response.json()
     assert set(case) == {
-        "case_id", "region", "status", "urgent", "deadlines", "meetings", "deviations", "reminders", "warnings"
+        "case_id",
+        "region",
+        "status",
+        "urgent",
+        "deadlines",
+        "meetings",
+        "deviations",
+        "reminders",
+        "warnings",
     }
     assert (case["case_id"], case["region"], case["status"], case["urgent"]) == (
-        "blek-2026-0042", "blekinge", "open", False
+        "blek-2026-0042",
+        "blekinge",
+        "open",
+        False,
     )
     [meeting] = case["meetings"]
     assert meeting["meeting_id"] == "m1" and meeting["status"] == "scheduled"
@@ -107,7 +118,9 @@ async def test_a_token_never_sees_a_case_outside_its_scope(service: Service) -> 
 
 async def test_an_integration_token_sees_only_its_own_cases(service: Service) -> None:
     async with service.runtime.pool.acquire() as connection:
-        other = await access.create_integration(connection, service.runtime.cipher, "annat", datetime.now(UTC))
+        other = await access.create_integration(
+            connection, service.runtime.cipher, "annat", datetime.now(UTC)
+        )
         mine = await access.create_token(
             connection,
             role="integration",

@@ -11,7 +11,7 @@ import pytest
 
 from service.secrets import new_webhook_secret
 from tests import samples
-from tests.service.harness import Service, started, service_settings
+from tests.service.harness import Service, service_settings, started
 
 
 @pytest.fixture
@@ -31,7 +31,9 @@ async def test_accepts_a_signed_event_after_storing_it(service: Service) -> None
     body = await response.json()
     assert body["status"] == "accepted"
     assert body["event_id"].startswith("evt_")
-    row = await service.runtime.pool.fetchrow("select state, type from events where event_id = $1", body["event_id"])
+    row = await service.runtime.pool.fetchrow(
+        "select state, type from events where event_id = $1", body["event_id"]
+    )
     assert row is not None and row["type"] == "case.opened"
 
 
@@ -151,7 +153,9 @@ async def test_a_bad_personnummer_is_refused_and_never_echoed(service: Service) 
 
 
 async def test_a_local_time_that_does_not_exist_is_refused(service: Service) -> None:
-    body = samples.meeting_scheduled(starts_at="2026-03-29T02:30:00+01:00", ends_at="2026-03-29T04:00:00+02:00")
+    body = samples.meeting_scheduled(
+        starts_at="2026-03-29T02:30:00+01:00", ends_at="2026-03-29T04:00:00+02:00"
+    )
     response = await service.push(body)
     problem = await response.json(content_type="application/problem+json")
     assert response.status == 400
@@ -174,7 +178,9 @@ async def test_a_non_json_content_type_is_415(service: Service) -> None:
 async def test_the_personnummer_is_not_stored(service: Service) -> None:
     response = await service.push(samples.case_opened())
     event_id = (await response.json())["event_id"]
-    payload = await service.runtime.pool.fetchval("select payload::text from events where event_id = $1", event_id)
+    payload = await service.runtime.pool.fetchval(
+        "select payload::text from events where event_id = $1", event_id
+    )
     assert "1212" not in payload and "Testa" not in payload
     assert '"birth_date": "2012-12-12"' in payload
 
@@ -198,7 +204,9 @@ async def test_a_case_belongs_to_the_integration_that_opened_it(service: Service
     from service import access
 
     async with service.runtime.pool.acquire() as connection:
-        other = await access.create_integration(connection, service.runtime.cipher, "annat-system", datetime.now(UTC))
+        other = await access.create_integration(
+            connection, service.runtime.cipher, "annat-system", datetime.now(UTC)
+        )
     assert (await service.push(samples.case_opened())).status == 202
     response = await service.push(samples.consent_given(), secret=other.secret)
     assert response.status == 403

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from standardwebhooks import Webhook
 
+from service.database import with_database
 from service.secrets import new_webhook_secret
 from tests import pg, samples
 from tests.service.processes import ServiceProcess, run_command
@@ -41,7 +42,10 @@ async def push(url: str, secret: str, body: dict[str, object]) -> tuple[int, dic
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": Webhook(secret).sign(message_id, now, raw),
     }
-    async with aiohttp.ClientSession() as session, session.post(url + "/v1/events", data=raw, headers=headers) as r:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url + "/v1/events", data=raw, headers=headers) as r,
+    ):
         return r.status, await r.json()
 
 
@@ -57,25 +61,33 @@ async def test_an_event_accepted_before_a_crash_is_applied_once_after_restart(
         assert status == 202
         await asyncio.sleep(0.5)
         # Hold the case's lock, as a slow transaction would: the service can accept but not apply.
-        await observer.execute("select pg_advisory_lock(hashtextextended('case:' || $1, 0))", "blek-2026-0042")
+        await observer.execute(
+            "select pg_advisory_lock(hashtextextended('case:' || $1, 0))", "blek-2026-0042"
+        )
         status, accepted = await push(service.url, secret, samples.consent_given())
         assert status == 202
         await asyncio.sleep(0.5)
         service.kill()
         state = await observer.fetchval("select state from events where event_id = $1", accepted["event_id"])
         assert state == "pending"
-        await observer.execute("select pg_advisory_unlock(hashtextextended('case:' || $1, 0))", "blek-2026-0042")
+        await observer.execute(
+            "select pg_advisory_unlock(hashtextextended('case:' || $1, 0))", "blek-2026-0042"
+        )
 
         restarted = ServiceProcess(service.environment)
         await restarted.start()
         try:
             for _ in range(100):
-                state = await observer.fetchval("select state from events where event_id = $1", accepted["event_id"])
+                state = await observer.fetchval(
+                    "select state from events where event_id = $1", accepted["event_id"]
+                )
                 if state == "applied":
                     break
                 await asyncio.sleep(0.1)
             assert state == "applied"
-            attempts = await observer.fetchval("select attempts from events where event_id = $1", accepted["event_id"])
+            attempts = await observer.fetchval(
+                "select attempts from events where event_id = $1", accepted["event_id"]
+            )
             assert attempts == 1
             version = await observer.fetchval("select version from cases where case_id = 'blek-2026-0042'")
             assert version == 2  # opened, then consent: each applied exactly once
@@ -86,7 +98,7 @@ async def test_an_event_accepted_before_a_crash_is_applied_once_after_restart(
 
 
 async def test_two_processes_migrating_at_once_both_succeed(pg_template: str, tmp_path: Path) -> None:
-    url = pg.with_database(pg_template, "m_" + secrets.token_hex(4))
+    url = with_database(pg_template, "m_" + secrets.token_hex(4))
     name = url.split("?")[0].rsplit("/", 1)[1]
     admin = await asyncpg.connect(pg_template)
     await admin.execute(f'create database "{name}"')
@@ -107,7 +119,9 @@ async def test_two_processes_migrating_at_once_both_succeed(pg_template: str, tm
 
 
 def test_a_bad_setting_stops_the_service_with_one_clear_line(tmp_path: Path) -> None:
-    result = run_command("serve", environment={"SIPVAKT_HTTP_PORT": "eighty", "SIPVAKT_DATA_DIR": str(tmp_path)})
+    result = run_command(
+        "serve", environment={"SIPVAKT_HTTP_PORT": "eighty", "SIPVAKT_DATA_DIR": str(tmp_path)}
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "sipvakt: SIPVAKT_HTTP_PORT: Input should be a valid integer, unable to parse string as an integer"
@@ -122,7 +136,8 @@ def test_a_bad_rule_file_stops_the_service_and_names_the_file(tmp_path: Path) ->
         (regions / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     (regions / "broken.toml").write_text("this is = = not toml\n", encoding="utf-8")
     result = run_command(
-        "serve", environment={"SIPVAKT_CONFIG_DIR": str(tmp_path / "config"), "SIPVAKT_DATA_DIR": str(tmp_path)}
+        "serve",
+        environment={"SIPVAKT_CONFIG_DIR": str(tmp_path / "config"), "SIPVAKT_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 2
     assert "broken.toml" in result.stderr

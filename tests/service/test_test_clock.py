@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests import samples
-from tests.service.harness import Service, started, service_settings
+from tests.service.harness import Service, service_settings, started
 
 
 @pytest.fixture
@@ -55,7 +55,9 @@ async def test_every_process_on_one_database_shares_the_clock(database_url: str,
     settings = service_settings(database_url, tmp_path)
     async with started(settings) as first, started(settings) as second:
         await first.client.post("/v1/test-clock", json={"now": "2027-01-02T10:00:00+01:00"})
-        assert await (await second.client.get("/v1/test-clock")).json() == {"now": "2027-01-02T09:00:00+00:00"}
+        assert await (await second.client.get("/v1/test-clock")).json() == {
+            "now": "2027-01-02T09:00:00+00:00"
+        }
 
 
 async def test_is_absent_without_the_setting(database_url: str, tmp_path: Path) -> None:
