@@ -30,7 +30,7 @@ lint: install-test
 	$(BIN)/ruff format --check .
 
 typecheck: install-test
-	$(BIN)/mypy scheduler notifiers calendars config service bench tests scripts
+	$(BIN)/mypy scheduler notifiers calendars config service tests scripts $(wildcard bench/*.py)
 
 test: lint typecheck
 	$(BIN)/pytest

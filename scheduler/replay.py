@@ -20,12 +20,17 @@ class Replay:
 
 
 def replay(events: Sequence[Event], planner: Planner, now: datetime, integration_id: str = "local") -> Replay:
-    """Apply the events (listed in order of receipt) and read the deadlines at `now`."""
+    """Apply the events (listed in order of receipt) and read the deadlines at `now`.
+
+    Each event is applied at the time it says it occurred (no later than `now`): offline, that is the best
+    knowledge of when, say, an invitation left.
+    """
     result = Replay(case=None)
     pending = list(range(len(events)))
     while pending:
         position = pending.pop(0)
-        context = Context(now=now, integration_id=integration_id, planner=planner)
+        applied_at = min(events[position].occurred_at, now)
+        context = Context(now=applied_at, integration_id=integration_id, planner=planner)
         decision = decide(result.case, events[position], context)
         if isinstance(decision, Applied):
             result.case = decision.case
@@ -35,4 +40,6 @@ def replay(events: Sequence[Event], planner: Planner, now: datetime, integration
             result.rejected[position] = decision.reason
         else:
             result.waiting[position] = decision.reason
+    if result.case is not None:
+        planner.refresh(result.case, now)
     return result
