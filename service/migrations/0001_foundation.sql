@@ -55,7 +55,8 @@ create table cases (
     region text not null,
     organisations text[] not null,
     status text not null,
-    state jsonb not null,
+    -- json, not jsonb: the document keeps its key order, so meetings and invitations read back as given.
+    state json not null,
     version integer not null,
     opened_at timestamptz not null,
     updated_at timestamptz not null

@@ -60,8 +60,20 @@ async def test_a_case_reads_back_in_the_contract_shape(service: Service) -> None
     )
     [meeting] = case["meetings"]
     assert meeting["meeting_id"] == "m1" and meeting["status"] == "scheduled"
-    statuses = {invitation["participant_id"]: invitation["status"] for invitation in meeting["invitations"]}
-    assert statuses == {"p-guardian": "sent", "p-school": "sent", "p-bup": "sent"}
+    statuses = [(invitation["participant_id"], invitation["status"]) for invitation in meeting["invitations"]]
+    assert statuses == [("p-guardian", "sent"), ("p-school", "sent"), ("p-bup", "sent")]
+    assert meeting["notice_days"] == 22 and meeting["notice_ok"] is True
+    notice = [d for d in case["deadlines"] if d["kind"] == "notice"]
+    assert notice == [
+        {
+            "kind": "notice",
+            "due": "2026-11-24",
+            "status": "met",
+            "rule": "blekinge.minimum_notice_days",
+            "meeting_id": "m1",
+            "action_id": None,
+        }
+    ]
     assert "Testa" not in str(case) and "1212" not in str(case)
 
 
