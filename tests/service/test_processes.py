@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,3 +144,48 @@ def test_a_bad_rule_file_stops_the_service_and_names_the_file(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert "broken.toml" in result.stderr
+
+
+def postgres_running_in(data_dir: Path) -> bool:
+    pid_file = data_dir / "pg" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_the_embedded_database_is_kept_across_restarts_and_stopped_on_sigterm(tmp_path: Path) -> None:
+    secret = new_webhook_secret()
+    # A short folder: the embedded server's socket lives in it.
+    data_dir = Path(tempfile.mkdtemp(prefix="svk-", dir="/tmp"))
+    env = {"SIPVAKT_DATA_DIR": str(data_dir), "SIPVAKT_WEBHOOK_SECRET": secret, "SIPVAKT_ADMIN_TOKEN": ADMIN}
+    try:
+        first = ServiceProcess(env)
+        await first.start()
+        status, _ = await push(first.url, secret, samples.case_opened())
+        assert status == 202
+        assert first.stop() == 0
+        assert not postgres_running_in(data_dir)
+
+        second = ServiceProcess(env)
+        await second.start()
+        try:
+            headers = {"Authorization": f"Bearer {ADMIN}"}
+            async with aiohttp.ClientSession() as session:
+                for _ in range(50):
+                    async with session.get(
+                        second.url + "/v1/cases/blek-2026-0042", headers=headers
+                    ) as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
+            assert response.status == 200
+        finally:
+            assert second.stop() == 0
+        assert not postgres_running_in(data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
