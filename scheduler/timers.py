@@ -1,0 +1,80 @@
+"""What a timer does when it fires, as pure functions: `(case, timer, context) -> Fired`.
+
+The worker (`service.timers`) fires a timer under its case's lock, in the transaction that marks it done:
+it reads the case, calls the handler registered for the timer's kind, stores the case the handler returns
+and carries out its effects. A timer may fire more than once if a process dies between firing and commit
+(at least once), so a handler works out what is due from the case as it is now, and records what it finds
+under ids derived from what it is about.
+
+A new kind of timer (reminders, escalations) is one more function in `HANDLERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from scheduler.case import Case, Deadline
+from scheduler.decide import Planner
+from scheduler.deviations import record_deviation
+from scheduler.effects import Effect
+
+DEADLINE_KIND = "deadline"
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A timer as its worker claimed it; `attempts` counts this claim."""
+
+    timer_id: int
+    case_id: str
+    key: str
+    kind: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class TimerContext:
+    now: datetime
+    planner: Planner
+
+
+@dataclass(frozen=True)
+class Fired:
+    """The case to store (None: leave it as it is) and the effects to carry out with it."""
+
+    case: Case | None = None
+    effects: list[Effect] = field(default_factory=list)
+
+
+TimerHandler = Callable[[Case | None, DueTimer, TimerContext], Fired]
+
+
+def deadline_passed(case: Case | None, timer: DueTimer, ctx: TimerContext) -> Fired:
+    """A deadline's day is over: recompute the deadlines, so that an unmet one turns `missed`, and record a
+    `late` deviation for every missed deadline whose rule is a must.
+
+    Every missed one, not only this timer's: recomputing re-arms only the deadlines still pending, so a
+    sibling timer due at the same moment may have been cancelled by this very refresh.
+    """
+    if case is None or case.status == "closed":
+        return Fired()
+    changed = case.model_copy(deep=True)
+    effects = ctx.planner.refresh(changed, ctx.now)
+    for deadline in changed.deadlines:
+        if deadline.status == "missed" and deadline.must:
+            effects.append(_late(changed, deadline, ctx.now))
+    return Fired(changed, effects)
+
+
+def _late(case: Case, deadline: Deadline, now: datetime) -> Effect:
+    return record_deviation(
+        case, "late", now, meeting_id=deadline.meeting_id, action_id=deadline.action_id, rule=deadline.rule
+    )
+
+
+HANDLERS: Mapping[str, TimerHandler] = {DEADLINE_KIND: deadline_passed}
