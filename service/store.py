@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, TypeAlias
 
 import asyncpg
@@ -29,6 +29,9 @@ Connection: TypeAlias = (
 EVENTS_CHANNEL = "sipvakt_events"
 TIMERS_CHANNEL = "sipvakt_timers"
 OUTBOX_CHANNEL = "sipvakt_outbox"
+# How soon a new timer must fall due for its transaction to wake the timer workers (they look at least
+# this often anyway).
+TIMER_NOTICE_HORIZON = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -122,11 +125,12 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
     for effect in effects:
         if isinstance(effect, SetTimer):
             await set_timer(connection, case.case_id, effect, now)
-            notify_timers = True
+            # Only a timer due soon needs a sleeping worker woken; the rest are found by its next look.
+            notify_timers = notify_timers or effect.due_at <= now + TIMER_NOTICE_HORIZON
         elif isinstance(effect, CancelTimers):
             await connection.execute(
                 "update timers set state = 'cancelled', updated_at = $3 where case_id = $1"
-                " and state = 'scheduled' and starts_with(key, $2)",
+                " and state in ('scheduled', 'running') and starts_with(key, $2)",
                 case.case_id,
                 effect.prefix,
                 now,
@@ -147,15 +151,16 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
 
 
 async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: datetime) -> None:
-    """Create the timer, or move it; a timer that already fired is armed again only for a new due time."""
+    """Create the timer, or move it (a claimed one too: its worker then lets go of it); a timer that already
+    fired or was parked as dead is armed again only for a new due time."""
     await connection.execute(
         "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at)"
         " values ($1, $2, $3, $4, $5, $6, $6)"
         " on conflict (case_id, key) do update set kind = excluded.kind, due_at = excluded.due_at,"
         " payload = excluded.payload, state = 'scheduled', attempts = 0, last_error = null,"
+        " lease_owner = null, lease_until = null,"
         " updated_at = excluded.updated_at"
-        " where timers.state in ('scheduled', 'cancelled')"
-        " or (timers.due_at <> excluded.due_at and timers.state <> 'running')",
+        " where timers.state in ('scheduled', 'cancelled') or timers.due_at <> excluded.due_at",
         case_id,
         timer.key,
         timer.kind,
