@@ -47,7 +47,12 @@ async def get_case(request: web.Request) -> web.Response:
     )
     if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
         raise Problem(404, "not-found", "no case with this id")
-    return web.json_response(case_view(Case.model_validate(row["state"])))
+    stopped = await rt.pool.fetch(
+        "select key, attempts from timers where case_id = $1 and state = 'dead' order by key", case_id
+    )
+    return web.json_response(
+        case_view(Case.model_validate(row["state"]), [(timer["key"], timer["attempts"]) for timer in stopped])
+    )
 
 
 async def get_event(request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@ from the same classes, so the two cannot drift."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -80,7 +81,9 @@ class DeadlinesView(BaseModel):
     warnings: list[WarningView]
 
 
-def case_view(case: Case) -> dict[str, Any]:
+def case_view(case: Case, stopped_timers: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+    """The case as the API shows it; `stopped_timers` (key, attempts) are timers parked as dead, shown as
+    warnings because something the case waits for will not happen by itself."""
     view = CaseView(
         case_id=case.case_id,
         region=case.region,
@@ -90,9 +93,18 @@ def case_view(case: Case) -> dict[str, Any]:
         meetings=[_meeting_view(meeting) for meeting in case.meetings.values()],
         deviations=[DeviationView.model_validate(d, from_attributes=True) for d in case.deviations],
         reminders=[ReminderView.model_validate(r, from_attributes=True) for r in case.reminders],
-        warnings=[WarningView.model_validate(w, from_attributes=True) for w in case.warnings],
+        warnings=[WarningView.model_validate(w, from_attributes=True) for w in case.warnings]
+        + [_stopped_timer_warning(key, attempts) for key, attempts in stopped_timers],
     )
     return view.model_dump(mode="json")
+
+
+def _stopped_timer_warning(key: str, attempts: int) -> WarningView:
+    return WarningView(
+        kind="timer_stopped",
+        message=f"The timer '{key}' was stopped after {attempts} failed attempt(s); it will not fire until"
+        " the case changes or an operator looks at it.",
+    )
 
 
 def deadlines_view(case: Case) -> dict[str, Any]:
