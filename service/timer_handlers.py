@@ -1,0 +1,33 @@
+"""The handlers the timer worker runs: each pure handler of `scheduler.timers`, applied to its case."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from scheduler import timers
+from scheduler.decide import Planner
+from scheduler.timers import DueTimer, TimerContext
+from service import store
+from service.store import Connection
+from service.timers import TimerHandler
+
+
+class CaseTimerHandler:
+    """Reads the timer's case (the worker holds the case's lock), lets the pure handler decide, and writes
+    the case and the effects in the worker's transaction."""
+
+    def __init__(self, handle: timers.TimerHandler, planner: Planner) -> None:
+        self.handle = handle
+        self.planner = planner
+
+    async def __call__(self, connection: Connection, timer: DueTimer, now: datetime) -> None:
+        case = await store.load_case(connection, timer.case_id, for_update=True)
+        fired = self.handle(case, timer, TimerContext(now=now, planner=self.planner))
+        if fired.case is not None:
+            await store.save_case(connection, fired.case, now)
+            await store.carry_out(connection, fired.case, fired.effects, now)
+
+
+def case_timer_handlers(planner: Planner) -> Mapping[str, TimerHandler]:
+    return {kind: CaseTimerHandler(handle, planner) for kind, handle in timers.HANDLERS.items()}
