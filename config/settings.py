@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    # How long one SMTP exchange may take before the message is tried again later.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     mail_from: str = "sipvakt@localhost"
     reply_address: str | None = None
     inbound_smtp_port: int | None = Field(default=None, ge=1, le=65535)

@@ -15,9 +15,9 @@ from calendars.itip import (
     build_cancel,
     build_request,
 )
-from notifiers.letters import PostalRecipient, build_letter
+from notifiers.letters import LetterReply, PostalRecipient, build_letter
 from notifiers.mime import CalendarMethod, Envelope, MailAddress, build_calendar_email, to_bytes
-from notifiers.templates import MeetingMessage, MeetingMessageKind, render_meeting_message
+from notifiers.templates import MeetingMessage, MeetingMessageKind, ReplyLinks, render_meeting_message
 from scheduler.case import Case, Meeting, ParticipantInfo
 
 OutboxKind = Literal["request", "update", "cancel"]
@@ -69,7 +69,9 @@ def calendar_meeting(
     )
 
 
-def meeting_message(case: Case, meeting: Meeting, kind: OutboxKind) -> MeetingMessage:
+def meeting_message(
+    case: Case, meeting: Meeting, kind: OutboxKind, reply_links: ReplyLinks | None = None
+) -> MeetingMessage:
     return MeetingMessage(
         kind=_MESSAGE_KINDS[kind],
         case_reference=case.case_id,
@@ -81,7 +83,7 @@ def meeting_message(case: Case, meeting: Meeting, kind: OutboxKind) -> MeetingMe
         questions=tuple(meeting.questions),
         organizer_name=meeting.organizer.name,
         organizer_organisation=meeting.organizer.organisation,
-        reply_links=None,
+        reply_links=reply_links,
     )
 
 
@@ -94,8 +96,9 @@ def meeting_email(
     key: str,
     sender: Sender,
     now: datetime,
+    reply_links: ReplyLinks | None = None,
 ) -> bytes:
-    """One e-mail to one participant: text, HTML and the iTIP calendar for `kind`."""
+    """One e-mail to one participant: text, HTML, the iTIP calendar for `kind` and the reply links."""
     assert participant.email is not None
     calendar = calendar_meeting(case, meeting, participant, sequence, sender, now)
     method = CalendarMethod.CANCEL if kind == "cancel" else CalendarMethod.REQUEST
@@ -107,7 +110,7 @@ def meeting_email(
         date=now,
         reply_to=MailAddress(name=meeting.organizer.name, email=sender.reply_address),
     )
-    content = render_meeting_message(meeting_message(case, meeting, kind))
+    content = render_meeting_message(meeting_message(case, meeting, kind, reply_links))
     return to_bytes(build_calendar_email(envelope, content, ics, method))
 
 
@@ -118,8 +121,11 @@ def meeting_letter(
     kind: OutboxKind,
     return_address: str,
     now: datetime,
+    reply: tuple[ReplyLinks, LetterReply] | None = None,
 ) -> bytes:
     """One PDF letter to one participant; the window shows only name and address."""
     lines = tuple(line.strip() for line in (participant.postal_address or "").splitlines() if line.strip())
     recipient = PostalRecipient(name=participant.name, address_lines=lines)
-    return build_letter(meeting_message(case, meeting, kind), recipient, return_address, None, now.date())
+    links, letter_reply = reply if reply is not None else (None, None)
+    message = meeting_message(case, meeting, kind, links)
+    return build_letter(message, recipient, return_address, letter_reply, now.date())

@@ -8,6 +8,7 @@ the queue, and it goes once more with the same Message-ID: the one duplicate the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from dataclasses import dataclass
@@ -15,11 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from notifiers.compose import Sender, meeting_email, meeting_letter
+from notifiers.notices import notice_email
 from notifiers.transport import PermanentFailure, TemporaryFailure, Transport
-from scheduler.case import Case
+from scheduler.case import Case, Meeting
 from scheduler.clock import Clock
+from scheduler.undeliverable import INVITING_KINDS, invitation_undeliverable
 from service import store
 from service.database import Pool
+from service.reply_tokens import Invitee, ReplyTokens
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class DeliveryWorker:
     sender: Sender
     return_address: str
     wake: asyncio.Event
+    # Without it (benchmarks, tools) messages go out without reply links.
+    reply_tokens: ReplyTokens | None = None
 
     async def deliver_due(self) -> int:
         """Claim and send every message due now; return how many were handled."""
@@ -107,21 +113,56 @@ class DeliveryWorker:
         meeting = case.meetings[row["meeting_id"]]
         participant = meeting.participants[row["participant_id"]]
         sequence = int(row["payload"].get("sequence", meeting.sequence))
+        if row["kind"] == "notice":
+            message = notice_email(
+                case,
+                meeting,
+                participant,
+                row["payload"],
+                row["recipient"],
+                row["message_id"],
+                self.sender,
+                now,
+            )
+            await self.transport.send(self.sender.mail_from, row["recipient"], message, row["message_id"])
+            return
+        token = await self._reply_token(case, meeting, row, now)
+        reply_links = self.reply_tokens.links(token) if self.reply_tokens and token else None
         if row["channel"] == "letter":
-            pdf = meeting_letter(case, meeting, participant, row["kind"], self.return_address, now)
+            letter_reply = self.reply_tokens.letter_reply(token) if self.reply_tokens and token else None
+            reply = (reply_links, letter_reply) if reply_links and letter_reply else None
+            pdf = meeting_letter(case, meeting, participant, row["kind"], self.return_address, now, reply)
             await self._queue_letter(case, row, pdf, now)
             return
         message = meeting_email(
-            case, meeting, participant, row["kind"], sequence, row["message_id"], self.sender, now
+            case,
+            meeting,
+            participant,
+            row["kind"],
+            sequence,
+            row["message_id"],
+            self.sender,
+            now,
+            reply_links,
         )
         await self.transport.send(self.sender.mail_from, row["recipient"], message, row["message_id"])
+
+    async def _reply_token(
+        self, case: Case, meeting: Meeting, row: dict[str, Any], now: datetime
+    ) -> str | None:
+        """The invitation's reply token, for messages that ask for an answer."""
+        if self.reply_tokens is None or row["kind"] not in INVITING_KINDS:
+            return None
+        invitee = Invitee(case.case_id, meeting.meeting_id, row["participant_id"])
+        async with self.pool.acquire() as connection:
+            return await self.reply_tokens.issue(connection, invitee, now)
 
     async def _queue_letter(self, case: Case, row: dict[str, Any], pdf: bytes, now: datetime) -> None:
         await self.pool.execute(
             "insert into letters (letter_id, case_id, region, organisations, meeting_id, participant_id,"
             " kind, pdf, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " on conflict (letter_id) do nothing",
-            row["message_id"],
+            letter_id(row["message_id"]),
             case.case_id,
             case.region,
             sorted(case.organisations()),
@@ -133,11 +174,25 @@ class DeliveryWorker:
         )
 
     async def _mark_failed(self, row: dict[str, Any], reason: str, now: datetime) -> None:
-        await self.pool.execute(
-            "update outbox set state = 'failed', last_error = $2 where message_id = $1",
-            row["message_id"],
-            reason,
-        )
+        """Mark the message failed and, for an invitation, the invitation too, under the case's lock."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "select pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", row["case_id"]
+            )
+            await connection.execute(
+                "update outbox set state = 'failed', last_error = $2 where message_id = $1",
+                row["message_id"],
+                reason,
+            )
+            case = await store.load_case(connection, row["case_id"], for_update=True)
+            if case is not None and row["channel"] == "email" and row["participant_id"] is not None:
+                sequence = int(row["payload"].get("sequence", 0))
+                applied = invitation_undeliverable(
+                    case, row["meeting_id"], row["participant_id"], row["kind"], sequence, now
+                )
+                if applied is not None:
+                    await store.save_case(connection, applied.case, now)
+                    await store.carry_out(connection, applied.case, applied.effects, now)
         log.warning("delivery failed for good", extra={"message_id": row["message_id"], "reason": reason})
 
     async def requeue_stuck(self) -> int:
@@ -160,3 +215,8 @@ class DeliveryWorker:
             await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+
+
+def letter_id(message_id: str) -> str:
+    """A letter's public id: opaque and safe in a URL path, unlike the outbox key it comes from."""
+    return "ltr_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]

@@ -48,6 +48,13 @@ class Metrics:
         self.outbox = Gauge(
             "sipvakt_outbox_messages", "Outgoing messages by state.", ["state"], registry=self.registry
         )
+        self.replies = Counter(
+            "sipvakt_replies",
+            "Participants' replies received, by channel (smtp, page) and outcome (recorded, duplicate,"
+            " or why it was ignored).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
 
     def observe_applied(self, outcome: str, lag: timedelta) -> None:
         self.events_applied.labels(outcome).inc()

@@ -24,8 +24,10 @@ from service.app import build_app
 from service.context import Runtime
 from service.database import Pool, open_database
 from service.delivery import DeliveryWorker
+from service.inbound import ReplyReceiver, start_inbound_smtp
 from service.metrics import Metrics
 from service.processor import EventProcessor
+from service.reply_tokens import ReplyTokens, reply_key
 from service.secrets import load_cipher
 from service.store import EVENTS_CHANNEL, OUTBOX_CHANNEL
 from service.testclock import CLOCK_CHANNEL, DatabaseClock, start_test_clock
@@ -52,6 +54,7 @@ def make_transport(settings: Settings) -> Transport:
         tls=settings.smtp_tls,
         username=settings.smtp_username,
         password=settings.smtp_password,
+        timeout=settings.smtp_timeout_seconds,
     )
 
 
@@ -90,6 +93,7 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
             sender=Sender(settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1]),
             return_address=settings.letter_return_address,
             wake=asyncio.Event(),
+            reply_tokens=ReplyTokens(reply_key(settings.secret_key, settings.data_dir), settings.base_url),
         )
 
         def wake_delivery(*_: object) -> None:
@@ -103,9 +107,15 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
             asyncio.create_task(processor.run(stopping), name="events"),
             asyncio.create_task(delivery.run(stopping), name="delivery"),
         ]
+        inbound = None
+        if settings.inbound_smtp_port is not None:
+            receiver = ReplyReceiver(pool, clock, metrics, delivery.sender.domain)
+            inbound = await start_inbound_smtp(settings.http_host, settings.inbound_smtp_port, receiver)
         try:
             yield runtime, processor
         finally:
+            if inbound is not None:
+                inbound.close()
             stopping.set()
             await asyncio.gather(*workers, return_exceptions=True)
             await listener.close()

@@ -1,0 +1,161 @@
+"""From a participant's reply, however it came, to the answers it gives for invitations of one meeting.
+
+Calendar replies are matched on the attendee's address, never on ORGANIZER or the mail's From header
+(those are often aliases). A reply can only answer for participants of the meeting it names; anything
+else is reported as unmatched, with a reason to log and count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from calendars.itip_reply import AttendeeReply, ParsedCalendarMessage, ProposedTime
+from scheduler.case import Meeting
+
+Response = Literal["accepted", "declined", "tentative", "delegated"]
+_PARTSTATS: dict[str, Response] = {
+    "ACCEPTED": "accepted",
+    "DECLINED": "declined",
+    "TENTATIVE": "tentative",
+    "DELEGATED": "delegated",
+}
+
+
+@dataclass(frozen=True)
+class Delegate:
+    name: str
+    email: str
+    organisation: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One participant's answer to one invitation; ``proposed`` is a new time they would rather have."""
+
+    meeting_id: str
+    participant_id: str
+    response: Response | None
+    delegate: Delegate | None = None
+    comment: str | None = None
+    proposed: ProposedTime | None = None
+
+
+class Unmatched(StrEnum):
+    """Why a calendar reply answers no invitation."""
+
+    UNKNOWN_UID = "unknown_uid"
+    MEETING_CLOSED = "meeting_closed"
+    STALE_SEQUENCE = "stale_sequence"
+    NOT_INVITED = "not_invited"
+    NO_ANSWER = "no_answer"
+
+
+def uid_candidates(uid: str, domain: str) -> list[tuple[str, str]]:
+    """Every way to split a UID's local part into a case id and a meeting id."""
+    local, _, uid_domain = uid.rpartition("@")
+    if uid_domain.lower() != domain.lower():
+        return []
+    return [
+        (local[:i], local[i + 1 :]) for i, char in enumerate(local) if char == "." and 0 < i < len(local) - 1
+    ]
+
+
+def calendar_answers(meeting: Meeting, reply: ParsedCalendarMessage) -> list[Answer] | Unmatched:
+    """The answers a calendar REPLY or COUNTER gives for this meeting's invitations."""
+    if meeting.status != "scheduled":
+        return Unmatched.MEETING_CLOSED
+    # Outlook leaves SEQUENCE out: such a reply is taken as answering the current version.
+    if reply.sequence is not None and reply.sequence < meeting.sequence:
+        return Unmatched.STALE_SEQUENCE
+    by_address: dict[str, list[str]] = {}
+    for participant in meeting.participants.values():
+        if participant.email:
+            by_address.setdefault(participant.email.lower(), []).append(participant.participant_id)
+    names = {attendee.address: attendee.name for attendee in reply.attendees}
+    answers: list[Answer] = []
+    invited_anyone = False
+    for attendee in reply.attendees:
+        participant_ids = by_address.get(attendee.address, [])
+        invited_anyone = invited_anyone or bool(participant_ids)
+        for participant_id in participant_ids:
+            answer = _answer(meeting, participant_id, attendee, reply.method, names)
+            if answer is not None:
+                answers.append(answer)
+    if answers:
+        return answers
+    return Unmatched.NO_ANSWER if invited_anyone else Unmatched.NOT_INVITED
+
+
+def _answer(
+    meeting: Meeting,
+    participant_id: str,
+    attendee: AttendeeReply,
+    method: Literal["REPLY", "COUNTER"],
+    names: dict[str, str | None],
+) -> Answer | None:
+    response = _PARTSTATS.get(attendee.partstat)
+    delegate = None
+    if response == "delegated":
+        delegate = _delegate(meeting, participant_id, attendee, names)
+        if delegate is None:
+            # Delegated to nobody we can invite, or to the substitute already invited: nothing new.
+            response = None
+    if method == "COUNTER" and response == "delegated":
+        response = None
+    if response is None and attendee.proposed is None:
+        return None
+    return Answer(
+        meeting_id=meeting.meeting_id,
+        participant_id=participant_id,
+        response=response,
+        delegate=delegate,
+        comment=attendee.comment,
+        proposed=attendee.proposed,
+    )
+
+
+def _delegate(
+    meeting: Meeting, participant_id: str, attendee: AttendeeReply, names: dict[str, str | None]
+) -> Delegate | None:
+    if not attendee.delegated_to:
+        return None
+    # A meeting has one substitute per participant: the first address named is the one invited.
+    address = attendee.delegated_to[0]
+    already = meeting.invitations[participant_id].delegated_to
+    if already is not None and (meeting.participants[already].email or "").lower() == address:
+        return None
+    name = names.get(address) or address.split("@", 1)[0]
+    return Delegate(name=name, email=address)
+
+
+def responded_event(answer: Answer, case_id: str, occurred_at: datetime) -> dict[str, Any]:
+    """The answer as the ``participant.responded`` event an integration would have sent."""
+    assert answer.response is not None
+    data: dict[str, Any] = {
+        "meeting_id": answer.meeting_id,
+        "participant_id": answer.participant_id,
+        "response": answer.response,
+    }
+    if answer.delegate is not None:
+        delegate = {"name": answer.delegate.name, "email": answer.delegate.email}
+        if answer.delegate.organisation:
+            delegate["organisation"] = answer.delegate.organisation
+        data["delegate"] = delegate
+    if answer.comment:
+        data["comment"] = answer.comment[:4000]
+    return {
+        "type": "participant.responded",
+        "case_id": case_id,
+        "occurred_at": occurred_at.isoformat(),
+        "data": data,
+    }
+
+
+def answer_key(channel: str, *parts: object) -> str:
+    """A webhook-id for an answer, derived from what it says: the same answer twice is a duplicate."""
+    subject = "\x1f".join(str(part) for part in (channel, *parts))
+    return f"{channel}_" + hashlib.sha256(subject.encode()).hexdigest()[:32]

@@ -1,0 +1,120 @@
+"""The inbound SMTP receiver for calendar replies (aiosmtpd, on SIPVAKT_INBOUND_SMTP_PORT).
+
+Every well-formed message is accepted (250), even one that is ignored: a bounce would only confuse the
+participant's client. What cannot be used is logged and counted, never stored. Only when the database
+cannot take an answer does the receiver answer 451, so that the sending server tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+from calendars.itip_reply import IgnoredCalendarMessage, ParsedCalendarMessage, parse_reply
+from scheduler.case import Case, Meeting
+from scheduler.clock import Clock
+from scheduler.reply_match import Answer, Unmatched, answer_key, calendar_answers, uid_candidates
+from service.database import Pool
+from service.inbound_mail import MAX_MESSAGE_BYTES, calendar_part
+from service.metrics import Metrics
+from service.responses import forward_proposal, record_answer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplyReceiver:
+    """Turns one received message into recorded answers; returns the outcome it was counted under."""
+
+    pool: Pool
+    clock: Clock
+    metrics: Metrics
+    uid_domain: str
+
+    async def receive(self, raw: bytes) -> str:
+        outcome = await self._receive(raw)
+        self.metrics.replies.labels("smtp", outcome).inc()
+        level = logging.INFO if outcome in ("recorded", "duplicate") else logging.WARNING
+        log.log(level, "calendar reply", extra={"outcome": outcome})
+        return outcome
+
+    async def _receive(self, raw: bytes) -> str:
+        part = calendar_part(raw)
+        if part is None:
+            return "not_calendar"
+        reply = parse_reply(part.body, part.mime_method)
+        if isinstance(reply, IgnoredCalendarMessage):
+            return reply.reason.value
+        found = await self._meeting(reply.uid)
+        if found is None:
+            return Unmatched.UNKNOWN_UID.value
+        case, meeting = found
+        answers = calendar_answers(meeting, reply)
+        if isinstance(answers, Unmatched):
+            return answers.value
+        return await self._record(case, reply, answers)
+
+    async def _meeting(self, uid: str) -> tuple[Case, Meeting] | None:
+        candidates = uid_candidates(uid, self.uid_domain)
+        if not candidates:
+            return None
+        rows = await self.pool.fetch(
+            "select state from cases where case_id = any($1::text[])", [case_id for case_id, _ in candidates]
+        )
+        cases = {case.case_id: case for case in (Case.model_validate(row["state"]) for row in rows)}
+        for case_id, meeting_id in candidates:
+            case = cases.get(case_id)
+            if case is not None and meeting_id in case.meetings:
+                return case, case.meetings[meeting_id]
+        return None
+
+    async def _record(self, case: Case, reply: ParsedCalendarMessage, answers: list[Answer]) -> str:
+        now = await self.clock.now()
+        recorded = False
+        async with self.pool.acquire() as connection, connection.transaction():
+            for answer in answers:
+                webhook_id = answer_key(
+                    "itip",
+                    reply.uid,
+                    answer.participant_id,
+                    answer.response,
+                    answer.delegate.email if answer.delegate else "",
+                    answer.proposed,
+                    reply.sequence,
+                    reply.dtstamp.isoformat() if reply.dtstamp else "",
+                )
+                if answer.response is not None:
+                    intake = await record_answer(connection, case, answer, webhook_id, now)
+                    recorded = recorded or intake.status == "accepted"
+                if answer.proposed is not None:
+                    await forward_proposal(connection, case, answer, webhook_id, now)
+        return "recorded" if recorded else "duplicate"
+
+
+class _Handler:
+    def __init__(self, receiver: ReplyReceiver) -> None:
+        self.receiver = receiver
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        try:
+            await self.receiver.receive(raw if isinstance(raw, bytes) else raw.encode("utf-8", "replace"))
+        except Exception:
+            log.exception("a calendar reply could not be stored; the sender will try again")
+            return "451 4.3.0 Temporary failure, please try again later"
+        return "250 2.0.0 OK"
+
+
+async def start_inbound_smtp(host: str, port: int, receiver: ReplyReceiver) -> asyncio.Server:
+    """Listen for replies on the running loop; close the returned server to stop."""
+    loop = asyncio.get_running_loop()
+    handler = _Handler(receiver)
+
+    def protocol() -> SMTP:
+        return SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, enable_SMTPUTF8=True, loop=loop)
+
+    return await loop.create_server(protocol, host, port)

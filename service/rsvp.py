@@ -1,0 +1,144 @@
+"""The reply page `/rsvp/{token}`: GET shows the meeting and the answers, POST records one.
+
+GET never changes anything (mail scanners open links). The token in the path says which invitation is
+answered; the form repeats it, and a POST whose form token differs is refused, so another site cannot
+post an answer through a visitor's browser without knowing the token. No cookies are used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from notifiers.compose import meeting_message
+from notifiers.templates import meeting_texts
+from scheduler.case import Case, Meeting
+from scheduler.reply_match import Answer, answer_key
+from service import store
+from service.context import Runtime, runtime
+from service.reply_tokens import Invitee, find_invitee, normalize_token
+from service.responses import record_answer
+from service.rsvp_form import CHOICES, Choice, PageAnswer, read_answer, read_choice
+from service.rsvp_page import FOREIGN_FORM, GONE, NOT_FOUND, answer_page, receipt_page
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+    " frame-ancestors 'none'",
+}
+
+
+@dataclass(frozen=True)
+class Found:
+    invitee: Invitee
+    case: Case
+    meeting: Meeting
+
+
+def _html(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS)
+
+
+async def _find(rt: Runtime, token: str) -> Found | web.Response:
+    async with rt.pool.acquire() as connection:
+        invitee = await find_invitee(connection, token)
+        case = await store.load_case(connection, invitee.case_id) if invitee else None
+    if invitee is None or case is None or invitee.meeting_id not in case.meetings:
+        return _html(NOT_FOUND, 404)
+    meeting = case.meetings[invitee.meeting_id]
+    if invitee.participant_id not in meeting.invitations:
+        return _html(NOT_FOUND, 404)
+    now = await rt.clock.now()
+    if case.status != "open" or meeting.status != "scheduled" or now >= meeting.ends_at:
+        return _html(GONE, 410)
+    return Found(invitee, case, meeting)
+
+
+def _details(found: Found) -> tuple[tuple[str, str], ...]:
+    return meeting_texts(meeting_message(found.case, found.meeting, "request")).details
+
+
+async def show(request: web.Request) -> web.Response:
+    token = normalize_token(request.match_info["token"])
+    found = await _find(runtime(request), token)
+    if isinstance(found, web.Response):
+        return found
+    invitation = found.meeting.invitations[found.invitee.participant_id]
+    page = answer_page(
+        action=f"/rsvp/{token}",
+        token=token,
+        details=_details(found),
+        status=invitation.status,
+        chosen=read_choice(request.query.get("svar")),
+    )
+    return _html(page)
+
+
+async def answer(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    token = normalize_token(request.match_info["token"])
+    found = await _find(rt, token)
+    if isinstance(found, web.Response):
+        return found
+    form = {key: value for key, value in (await request.post()).items() if isinstance(value, str)}
+    if normalize_token(form.get("token", "")) != token:
+        rt.metrics.replies.labels("page", "foreign_form").inc()
+        return _html(FOREIGN_FORM, 403)
+    participant = found.meeting.participants[found.invitee.participant_id]
+    read = read_answer(form, participant.email)
+    if not isinstance(read, PageAnswer):
+        rt.metrics.replies.labels("page", "invalid").inc()
+        page = answer_page(
+            action=f"/rsvp/{token}",
+            token=token,
+            details=_details(found),
+            status=None,
+            chosen=read_choice(form.get("svar")),
+            values=form,
+            errors=read,
+        )
+        return _html(page, 400)
+    outcome = await _record(rt, found, read)
+    rt.metrics.replies.labels("page", outcome).inc()
+    chosen: Choice = next(choice for choice, response in CHOICES.items() if response == read.response)
+    return _html(receipt_page(back=f"/rsvp/{token}", details=_details(found), chosen=chosen))
+
+
+async def _record(rt: Runtime, found: Found, read: PageAnswer) -> str:
+    invitee = found.invitee
+    reply = Answer(
+        meeting_id=invitee.meeting_id,
+        participant_id=invitee.participant_id,
+        response=read.response,
+        delegate=read.delegate,
+    )
+    delegate = read.delegate
+    current = found.meeting.invitations[invitee.participant_id]
+    # The answer as it stands is part of the key: a double submit is one answer, while changing one's
+    # mind back to an earlier answer is a new one.
+    webhook_id = answer_key(
+        "rsvp",
+        invitee.case_id,
+        invitee.meeting_id,
+        invitee.participant_id,
+        found.meeting.sequence,
+        current.status,
+        current.responded_at,
+        read.response,
+        delegate.name if delegate else "",
+        delegate.email.lower() if delegate else "",
+        delegate.organisation if delegate else "",
+    )
+    now = await rt.clock.now()
+    async with rt.pool.acquire() as connection, connection.transaction():
+        intake = await record_answer(connection, found.case, reply, webhook_id, now)
+    return "recorded" if intake.status == "accepted" else "duplicate"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/rsvp/{token}", show)
+    app.router.add_post("/rsvp/{token}", answer)

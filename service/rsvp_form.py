@@ -1,0 +1,90 @@
+"""Reading the reply page's form: which answer, and for a substitute who it is. Pure; errors in Swedish."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import validate_email
+
+from calendars.clean_text import clean_line
+from scheduler.reply_match import Delegate, Response
+
+Choice = Literal["ja", "nej", "ersattare"]
+CHOICES: dict[Choice, Response] = {"ja": "accepted", "nej": "declined", "ersattare": "delegated"}
+MAX_FIELD = 200
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    response: Response
+    delegate: Delegate | None
+
+
+def read_choice(value: str | None) -> Choice | None:
+    if value == "ja":
+        return "ja"
+    if value == "nej":
+        return "nej"
+    if value == "ersattare":
+        return "ersattare"
+    return None
+
+
+def read_answer(form: Mapping[str, str], own_address: str | None) -> PageAnswer | list[FieldError]:
+    """The answer the form gives, or every reason it cannot be taken (nothing is stored then)."""
+    choice = read_choice(form.get("svar"))
+    if choice is None:
+        return [FieldError("svar", "Välj ett av svaren.")]
+    if choice != "ersattare":
+        return PageAnswer(CHOICES[choice], None)
+    errors: list[FieldError] = []
+    name = _text(form, "namn", "Skriv ersättarens namn.", errors, required=True)
+    organisation = _text(form, "organisation", "", errors, required=False)
+    email = _email(form.get("epost", ""), own_address, errors)
+    if errors or name is None or email is None:
+        return errors
+    return PageAnswer("delegated", Delegate(name=name, email=email, organisation=organisation or None))
+
+
+def _text(
+    form: Mapping[str, str], field: str, missing: str, errors: list[FieldError], *, required: bool
+) -> str | None:
+    value = form.get(field, "").strip()
+    if not value:
+        if required:
+            errors.append(FieldError(field, missing))
+        return None
+    if clean_line(value) != value:
+        errors.append(FieldError(field, "Texten får inte innehålla radbrytningar eller styrtecken."))
+        return None
+    if len(value) > MAX_FIELD:
+        errors.append(FieldError(field, f"Texten får vara högst {MAX_FIELD} tecken lång."))
+        return None
+    return value
+
+
+def _email(value: str, own_address: str | None, errors: list[FieldError]) -> str | None:
+    value = value.strip()
+    if not value:
+        errors.append(FieldError("epost", "Skriv ersättarens e-postadress."))
+        return None
+    try:
+        _, address = validate_email(value)
+    except ValueError:
+        errors.append(FieldError("epost", "Skriv en giltig e-postadress, till exempel namn@example.se."))
+        return None
+    if len(address) > 254 or clean_line(address) != address or " " in address or "<" in value:
+        errors.append(FieldError("epost", "Skriv en giltig e-postadress, till exempel namn@example.se."))
+        return None
+    if own_address is not None and address.lower() == own_address.lower():
+        errors.append(FieldError("epost", "Ersättaren behöver en annan e-postadress än din."))
+        return None
+    return address

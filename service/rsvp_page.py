@@ -1,0 +1,172 @@
+"""The reply page's HTML: Swedish, no JavaScript, one form per answer, labelled for screen readers.
+
+The page shows the meeting as the invitation does (time, place, purpose, organizer, case reference) and
+never the participant's or anyone else's name. Every value is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+from service.rsvp_form import Choice, FieldError
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
+    "dt{font-weight:bold}dd{margin:0 0 .5rem 0}section{border-top:1px solid #888;margin-top:1.5rem}"
+    "label{display:block;margin-top:.75rem;font-weight:bold}input{font-size:1rem;padding:.4rem;width:100%;"
+    "max-width:28rem}button{font-size:1rem;padding:.5rem 1rem;margin-top:1rem}"
+    ".fel{color:#a00000;font-weight:bold}[role=alert]{border:2px solid #a00000;padding:0 1rem}"
+)
+_TITLES: dict[Choice, str] = {
+    "ja": "Jag kommer",
+    "nej": "Jag kan inte komma",
+    "ersattare": "Jag skickar en ersättare",
+}
+_BUTTONS: dict[Choice, str] = {
+    "ja": "Svara: jag kommer",
+    "nej": "Svara: jag kan inte komma",
+    "ersattare": "Skicka ersättare",
+}
+_RECEIPTS: dict[Choice, str] = {
+    "ja": "Vi har tagit emot ditt svar: du kommer till mötet.",
+    "nej": "Vi har tagit emot ditt svar: du kan inte komma till mötet.",
+    "ersattare": "Vi har tagit emot ditt svar: du skickar en ersättare. "
+    "Ersättaren får en egen kallelse via e-post.",
+}
+_STATUS = {
+    "accepted": "Du har svarat att du kommer.",
+    "declined": "Du har svarat att du inte kan komma.",
+    "tentative": "Du har svarat att du kanske kommer.",
+    "delegated": "Du har skickat en ersättare.",
+}
+
+
+def _e(value: str) -> str:
+    return escape(value, quote=True)
+
+
+def _document(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="robots" content="noindex, nofollow">\n'
+        f"<title>{_e(title)} – sipvakt</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _details(details: Sequence[tuple[str, str]]) -> str:
+    rows = "".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in details)
+    return f'<section aria-labelledby="motet">\n<h2 id="motet">Mötet</h2>\n<dl>{rows}</dl>\n</section>'
+
+
+def _field(
+    name: str, label: str, kind: str, values: Mapping[str, str], errors: dict[str, str], extra: str
+) -> str:
+    described = ""
+    error = ""
+    if name in errors:
+        described = f' aria-invalid="true" aria-describedby="{name}-fel"'
+        error = f'<span class="fel" id="{name}-fel">{_e(errors[name])}</span>'
+    value = _e(values.get(name, ""))
+    return (
+        f'<label for="{name}">{_e(label)}</label>{error}'
+        f'<input type="{kind}" id="{name}" name="{name}" value="{value}"{extra}{described}>'
+    )
+
+
+def _form(action: str, token: str, choice: Choice, values: Mapping[str, str], errors: dict[str, str]) -> str:
+    heading_id = f"svar-{choice}"
+    fields = ""
+    if choice == "ersattare":
+        fields = (
+            _field(
+                "namn",
+                "Ersättarens namn",
+                "text",
+                values,
+                errors,
+                ' autocomplete="off" maxlength="200" required',
+            )
+            + _field(
+                "epost", "Ersättarens e-postadress", "email", values, errors, ' autocomplete="off" required'
+            )
+            + _field(
+                "organisation",
+                "Ersättarens organisation (frivilligt)",
+                "text",
+                values,
+                errors,
+                ' maxlength="200"',
+            )
+        )
+    return (
+        f'<section aria-labelledby="{heading_id}">\n<h2 id="{heading_id}">{_e(_TITLES[choice])}</h2>\n'
+        f'<form method="post" action="{_e(action)}">\n'
+        f'<input type="hidden" name="token" value="{_e(token)}">\n'
+        f'<input type="hidden" name="svar" value="{choice}">\n{fields}\n'
+        f'<button type="submit">{_e(_BUTTONS[choice])}</button>\n</form>\n</section>'
+    )
+
+
+def answer_page(
+    *,
+    action: str,
+    token: str,
+    details: Sequence[tuple[str, str]],
+    status: str | None,
+    chosen: Choice | None,
+    values: Mapping[str, str] | None = None,
+    errors: Sequence[FieldError] = (),
+) -> str:
+    """The meeting and the three answers; the chosen one (from the link in the message) first."""
+    parts = ["<h1>Svara på kallelse till SIP-möte</h1>"]
+    if errors:
+        items = "".join(f'<li><a href="#{_e(error.field)}">{_e(error.message)}</a></li>' for error in errors)
+        parts.append(
+            '<div role="alert" aria-labelledby="fel-rubrik">\n'
+            f'<h2 id="fel-rubrik">Svaret sparades inte</h2>\n<ul>{items}</ul>\n</div>'
+        )
+    if chosen is not None and not errors:
+        parts.append(
+            f"<p>Du har valt: <strong>{_e(_TITLES[chosen])}</strong>. Bekräfta med knappen nedan.</p>"
+        )
+    if status in _STATUS:
+        parts.append(f"<p>{_e(_STATUS[status])} Du kan ändra ditt svar här.</p>")
+    parts.append(_details(details))
+    order: list[Choice] = ["ja", "nej", "ersattare"]
+    if chosen is not None:
+        order.remove(chosen)
+        order.insert(0, chosen)
+    error_fields = {error.field: error.message for error in errors}
+    parts.extend(_form(action, token, choice, values or {}, error_fields) for choice in order)
+    return _document("Svara på kallelse", "\n".join(parts))
+
+
+def receipt_page(*, back: str, details: Sequence[tuple[str, str]], chosen: Choice) -> str:
+    body = (
+        "<h1>Tack för ditt svar</h1>\n"
+        f"<p>{_e(_RECEIPTS[chosen])}</p>\n{_details(details)}\n"
+        f'<p><a href="{_e(back)}">Ändra ditt svar</a></p>'
+    )
+    return _document("Tack för ditt svar", body)
+
+
+def message_page(title: str, text: str) -> str:
+    return _document(title, f"<h1>{_e(title)}</h1>\n<p>{_e(text)}</p>")
+
+
+NOT_FOUND = message_page(
+    "Länken hittades inte",
+    "Kontrollera att du har fått med hela länken från kallelsen, eller hela svarskoden.",
+)
+GONE = message_page(
+    "Länken gäller inte längre",
+    "Mötet har redan ägt rum eller är inställt, så det går inte att svara längre. "
+    "Kontakta den som kallade dig om du har frågor.",
+)
+FOREIGN_FORM = message_page(
+    "Svaret sparades inte",
+    "Formuläret hör inte till den här länken. Öppna länken i kallelsen och svara igen.",
+)
