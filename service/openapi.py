@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from scheduler.events import DATA_MODELS
+from service.openapi_letters import letter_and_reply_paths
 from service.views import CaseView
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -168,5 +169,6 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **letter_and_reply_paths(),
         },
     }

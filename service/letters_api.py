@@ -1,0 +1,118 @@
+"""The print queue: letters for participants without e-mail, for coordinators to print and post.
+
+`GET /v1/letters?state=queued|sent` lists them, `GET /v1/letters/{id}.pdf` gives one, `POST
+/v1/letters/{id}/sent` records that it was posted. A token sees the letters of the cases it sees: its
+regions and organisations; outside its scope a letter does not exist (404).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from service.access import EVERYTHING, Principal
+from service.api import authorize
+from service.context import runtime
+from service.problems import Problem
+
+STATES = ("queued", "sent")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _scope(principal: Principal) -> tuple[list[str] | None, list[str] | None]:
+    regions = principal.region_filter()
+    everything = principal.role == "admin" or EVERYTHING in principal.organisations
+    return regions, None if everything else sorted(principal.organisations)
+
+
+def _view(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "letter_id": row["letter_id"],
+        "case_id": row["case_id"],
+        "meeting_id": row["meeting_id"],
+        "participant_id": row["participant_id"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "created_at": _iso(row["created_at"]),
+        "sent_at": _iso(row["sent_at"]),
+        "pdf_url": f"/v1/letters/{row['letter_id']}.pdf",
+    }
+
+
+_COLUMNS = "letter_id, case_id, meeting_id, participant_id, kind, state, created_at, sent_at"
+_IN_SCOPE = "($1::text[] is null or region = any($1)) and ($2::text[] is null or organisations && $2)"
+
+
+async def list_letters(request: web.Request) -> web.Response:
+    principal = await authorize(request, "coordinator")
+    state = request.query.get("state", "queued")
+    if state not in STATES:
+        raise Problem(400, "invalid-query", "state is 'queued' or 'sent'")
+    try:
+        limit = int(request.query.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        raise Problem(400, "invalid-query", "limit is a whole number") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Problem(400, "invalid-query", f"limit is between 1 and {MAX_LIMIT}")
+    regions, organisations = _scope(principal)
+    rows = await runtime(request).pool.fetch(
+        f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"
+        " order by created_at, letter_id limit $4",
+        regions,
+        organisations,
+        state,
+        limit,
+    )
+    return web.json_response({"letters": [_view(row) for row in rows]})
+
+
+async def letter_pdf(request: web.Request) -> web.Response:
+    principal = await authorize(request, "coordinator")
+    regions, organisations = _scope(principal)
+    pdf = await runtime(request).pool.fetchval(
+        f"select pdf from letters where {_IN_SCOPE} and letter_id = $3",
+        regions,
+        organisations,
+        request.match_info["letter_id"],
+    )
+    if pdf is None:
+        raise Problem(404, "not-found", "no letter with this id")
+    letter_id = request.match_info["letter_id"]
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{letter_id}.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+async def mark_sent(request: web.Request) -> web.Response:
+    """Record that the letter was posted; posting it again changes nothing (idempotent)."""
+    principal = await authorize(request, "coordinator")
+    rt = runtime(request)
+    regions, organisations = _scope(principal)
+    now = await rt.clock.now()
+    row = await rt.pool.fetchrow(
+        f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
+        f" and letter_id = $3 returning {_COLUMNS}",
+        regions,
+        organisations,
+        request.match_info["letter_id"],
+        now,
+    )
+    if row is None:
+        raise Problem(404, "not-found", "no letter with this id")
+    return web.json_response(_view(row))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/letters", list_letters)
+    app.router.add_get("/v1/letters/{letter_id}.pdf", letter_pdf)
+    app.router.add_post("/v1/letters/{letter_id}/sent", mark_sent)
