@@ -8,6 +8,17 @@ from zoneinfo import ZoneInfo
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
+def parse_moment(text: str) -> datetime:
+    """An RFC 3339 time with its UTC offset; a time without one is refused (it names no moment)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("must be an RFC 3339 time with offset") from None
+    if moment.tzinfo is None:
+        raise ValueError("must carry a UTC offset (RFC 3339)")
+    return moment
+
+
 def local_offset_exists(wall_clock: datetime) -> bool:
     """True if a naive wall-clock reading exists in Stockholm (it does not in the spring-forward gap)."""
     naive = wall_clock.replace(tzinfo=None)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AnyUrl, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from calendars.stockholm import parse_moment
 
 REPOSITORY_CONFIG_DIR = Path(__file__).resolve().parent
 
@@ -81,14 +82,8 @@ class Settings(BaseSettings):
     @field_validator("test_clock")
     @classmethod
     def _test_clock(cls, value: str | None) -> str | None:
-        if value is None or value == "now":
-            return value
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be an RFC 3339 time with offset, or 'now'") from None
-        if parsed.tzinfo is None:
-            raise ValueError("must carry a UTC offset (RFC 3339)")
+        if value is not None and value != "now":
+            parse_moment(value)
         return value
 
     @property

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from calendars.stockholm import parse_moment
 from calendars.workdays import WorkingCalendar
 from config.rules import RuleFileError, load_rulebook
 from config.settings import Settings, SettingsError, load_settings
@@ -145,12 +146,9 @@ def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
 
 def _parse_now(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError("--now: must be an RFC 3339 time with offset") from None
-    if moment.tzinfo is None:
-        raise CommandError("--now: must carry a UTC offset")
-    return moment
+        return parse_moment(text)
+    except ValueError as exc:
+        raise CommandError(f"--now: {exc}") from None
 
 
 def _with_database(settings: Settings, action: admin.Action, *params: object) -> int:

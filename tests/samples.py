@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+# The top-level fields of GET /v1/cases/{id}, as CONTRACT.md fixes them.
+CASE_FIELDS = {
+    "case_id",
+    "region",
+    "status",
+    "urgent",
+    "deadlines",
+    "meetings",
+    "deviations",
+    "reminders",
+    "warnings",
+}
+
 TEST_PERSONNUMMER = "20121212-1212"  # Skatteverket's published test number pattern (Luhn-valid)
 
 

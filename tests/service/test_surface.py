@@ -38,17 +38,7 @@ async def test_openapi_describes_every_route_and_every_event_type(service: Servi
     variants = document["components"]["schemas"]["Event"]["oneOf"]
     assert {variant["properties"]["type"]["const"] for variant in variants} == set(DATA_MODELS)
     case_schema = document["components"]["schemas"]["CaseView"]
-    assert set(case_schema["required"]) == {
-        "case_id",
-        "region",
-        "status",
-        "urgent",
-        "deadlines",
-        "meetings",
-        "deviations",
-        "reminders",
-        "warnings",
-    }
+    assert set(case_schema["required"]) == samples.CASE_FIELDS
 
 
 class JsonLines(logging.Handler):
