@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_BEARER = [{"bearer": []}]
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _LETTER_ID = {"name": "letter_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
 

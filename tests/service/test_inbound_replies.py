@@ -1,0 +1,228 @@
+"""Calendar replies from real clients (tests/fixtures/itip) through the inbound SMTP receiver to the case."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import samples
+from tests.service.harness import Service, service_settings, started
+from tests.service.mail import (
+    MAIL_FROM,
+    MailSink,
+    calendar_mail,
+    fixture_reply,
+    free_port,
+    send_reply,
+    smtp_server,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "itip"
+UID = "blek-2026-0042.m1@sipvakt.example.se"
+ORGANIZER = "kim.koordinator@example.se"
+
+
+def participant(participant_id: str, name: str, address: str) -> dict[str, Any]:
+    return {
+        "participant_id": participant_id,
+        "name": name,
+        "email": address,
+        "organisation": "Testskolan",
+        "role": "professional",
+        "channel": "email",
+    }
+
+
+PARTICIPANTS = [
+    participant("p-outlook", "Olle Outlook (test)", "testa.testsson@example.org"),
+    participant("p-google", "Greta Google (test)", "bo.test@example.org"),
+    participant("p-apple", "Cecilia Test", "cecilia.test@example.org"),
+    participant("p-apple-proposal", "Åsa Apple (test)", "asa.test@example.se"),
+    participant("p-android", "David Test", "david.test@example.org"),
+    participant("p-blackberry", "Erik Test", "erik.test@example.org"),
+    participant("p-cp1252", "Jöns Test", "jons.test@example.org"),
+    participant("p-delegator", "Filip Test", "filip.test@example.org"),
+    participant("p-windows", "Hanna Test", "hanna.test@example.org"),
+    participant("p-counter", "Gun Test", "gun.test@example.org"),
+]
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[tuple[MailSink, int]]:
+    handler = MailSink()
+    async with smtp_server(handler) as port:
+        yield handler, port
+
+
+@pytest.fixture
+async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int]) -> AsyncIterator[Service]:
+    settings = service_settings(
+        database_url,
+        tmp_path,
+        SIPVAKT_SMTP_HOST="127.0.0.1",
+        SIPVAKT_SMTP_PORT=str(sink[1]),
+        SIPVAKT_MAIL_FROM=MAIL_FROM,
+        SIPVAKT_INBOUND_SMTP_PORT=str(free_port()),
+    )
+    async with started(settings) as running_service:
+        await running_service.push(samples.case_opened())
+        await running_service.push(samples.consent_given())
+        await running_service.push(samples.meeting_scheduled(participants=PARTICIPANTS))
+        await running_service.settle()
+        yield running_service
+
+
+def fixture(name: str) -> bytes:
+    return fixture_reply((FIXTURES / name).read_bytes(), UID)
+
+
+async def statuses(service: Service) -> dict[str, str]:
+    case = await (await service.case("blek-2026-0042")).json()
+    [meeting] = case["meetings"]
+    return {invitation["participant_id"]: invitation["status"] for invitation in meeting["invitations"]}
+
+
+async def responded_events(service: Service) -> int:
+    count: int = await service.runtime.pool.fetchval(
+        "select count(*) from events where type = 'participant.responded'"
+    )
+    return count
+
+
+async def metrics(service: Service) -> str:
+    return await (await service.client.get("/metrics")).text()
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "content_type", "participant_id", "status"),
+    [
+        ("outlook-accepted-no-organizer.ics", "REPLY", "text/calendar", "p-outlook", "accepted"),
+        ("google-declined-valarm.ics", "REPLY", "text/calendar", "p-google", "declined"),
+        ("apple-ical3-no-method.ics", None, "application/ics", "p-apple", "accepted"),
+        ("android-accepted.ics", "REPLY", "text/calendar", "p-android", "accepted"),
+        ("blackberry-accepted-comment.ics", "REPLY", "text/calendar", "p-blackberry", "accepted"),
+        ("cp1252-no-charset.ics", "REPLY", "text/calendar", "p-cp1252", "accepted"),
+    ],
+)
+async def test_a_client_reply_answers_the_attendee_s_invitation(
+    service: Service, name: str, method: str | None, content_type: str, participant_id: str, status: str
+) -> None:
+    answer = await send_reply(service, calendar_mail(fixture(name), method=method, content_type=content_type))
+    await service.settle()
+    assert answer.endswith("OK")
+    found = await statuses(service)
+    assert found[participant_id] == status
+    assert {pid for pid, value in found.items() if value != "sent"} == {participant_id}
+
+
+async def test_the_same_reply_twice_is_one_answer(service: Service) -> None:
+    raw = calendar_mail(fixture("outlook-accepted-no-organizer.ics"))
+    await send_reply(service, raw)
+    await send_reply(service, raw)
+    await service.settle()
+    assert await responded_events(service) == 1
+    assert 'sipvakt_replies_total{channel="smtp",outcome="duplicate"} 1.0' in await metrics(service)
+
+
+async def test_delegation_invites_the_substitute_who_then_accepts(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    mails, _ = sink
+    await send_reply(service, calendar_mail(fixture("delegated-by-delegator.ics")))
+    await service.settle()
+    found = await statuses(service)
+    assert found["p-delegator"] == "delegated"
+    assert found["p-delegator.ersattare"] == "sent"
+    [invitation] = mails.to("fia.ersattare@example.org")
+    assert invitation.calendar_method() == "REQUEST"
+    assert "Fia Ers" in invitation.message["To"]
+
+    await send_reply(service, calendar_mail(fixture("delegate-accepts.ics")))
+    await service.settle()
+    assert (await statuses(service))["p-delegator.ersattare"] == "accepted"
+    # The delegator's client may send its reply again: the substitute is not invited twice.
+    await send_reply(
+        service, calendar_mail(fixture("delegated-by-delegator.ics").replace(b"T140000Z", b"T140500Z"))
+    )
+    await service.settle()
+    assert len(mails.to("fia.ersattare@example.org")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "participant_id"),
+    [
+        # Google proposes a new time as METHOD:COUNTER but labels the MIME part method=REPLY.
+        ("google-counter.ics", "REPLY", "p-google"),
+        ("apple-proposal-tentative.ics", "REPLY", "p-apple-proposal"),
+        ("windows-tzid-without-vtimezone.ics", "COUNTER", "p-windows"),
+        ("counter-unknown-tzid.ics", "COUNTER", "p-counter"),
+    ],
+)
+async def test_a_proposed_time_reaches_the_organizer(
+    service: Service, sink: tuple[MailSink, int], name: str, method: str, participant_id: str
+) -> None:
+    mails, _ = sink
+    await send_reply(service, calendar_mail(fixture(name), method=method))
+    await service.settle()
+    assert (await statuses(service))[participant_id] == "tentative"
+    [notice] = mails.to(ORGANIZER)
+    text = notice.text()
+    assert "Förslag på ny tid" in str(notice.message["Subject"]) or "Förslag på ny tid" in text
+    assert "Föreslagen tid:" in text
+    assert "Mötet är inte flyttat" in text
+    assert notice.message.get_content_type() != "text/calendar"
+
+
+async def test_the_google_proposal_names_its_time_in_stockholm_time(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    mails, _ = sink
+    await send_reply(service, calendar_mail(fixture("google-counter.ics")))
+    await service.settle()
+    [notice] = mails.to(ORGANIZER)
+    # DTSTART:20261215T080000Z is 09.00 in Stockholm in December.
+    assert "15 december 2026" in notice.text() and "09.00" in notice.text()
+
+
+async def test_what_cannot_be_used_is_accepted_counted_and_not_stored(service: Service) -> None:
+    unknown_case = fixture("android-accepted.ics").replace(
+        UID.encode(), b"other-2026-1.m1@sipvakt.example.se"
+    )
+    foreign_domain = fixture("android-accepted.ics").replace(UID.encode(), b"blek-2026-0042.m1@example.net")
+    stranger = fixture("android-accepted.ics").replace(b"DAVID.TEST@EXAMPLE.ORG", b"ivar.test@example.org")
+    plain = b"From: alias@example.net\r\nTo: sipvakt@sipvakt.example.se\r\nSubject: Hej\r\n\r\nBara text.\r\n"
+    answers = [
+        await send_reply(service, calendar_mail(fixture("freebusy-reply.ics"))),
+        await send_reply(service, calendar_mail(unknown_case)),
+        await send_reply(service, calendar_mail(foreign_domain)),
+        await send_reply(service, calendar_mail(stranger)),
+        await send_reply(service, plain),
+    ]
+    await service.settle()
+    assert all(answer.endswith("OK") for answer in answers)
+    assert await responded_events(service) == 0
+    text = await metrics(service)
+    for outcome, count in (("freebusy", 1), ("unknown_uid", 2), ("not_invited", 1), ("not_calendar", 1)):
+        assert f'sipvakt_replies_total{{channel="smtp",outcome="{outcome}"}} {count}.0' in text
+
+
+async def test_a_reply_to_an_earlier_version_of_the_meeting_is_stale(service: Service) -> None:
+    for hour in ("14", "15"):
+        await service.push(
+            samples.event(
+                "meeting.rescheduled",
+                meeting_id="m1",
+                starts_at=f"2026-12-18T{hour}:00:00+01:00",
+                ends_at=f"2026-12-18T{hour}:45:00+01:00",
+            )
+        )
+    await service.settle()
+    # SEQUENCE:1 answers the first version; the meeting is at SEQUENCE 2 now.
+    answer = await send_reply(service, calendar_mail(fixture("blackberry-accepted-comment.ics")))
+    await service.settle()
+    assert answer.endswith("OK")
+    assert (await statuses(service))["p-blackberry"] == "sent"
+    assert 'sipvakt_replies_total{channel="smtp",outcome="stale_sequence"} 1.0' in await metrics(service)
