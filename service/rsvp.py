@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from calendars.clean_text import clean_line
 from notifiers.compose import meeting_message
 from notifiers.templates import meeting_texts
 from scheduler.case import Case, Meeting
@@ -98,7 +99,8 @@ async def answer(request: web.Request) -> web.Response:
             details=_details(found),
             status=None,
             chosen=read_choice(form.get("svar")),
-            values=form,
+            # Shown again cleaned: a pasted line break or control character does not come back.
+            values={name: clean_line(value) for name, value in form.items()},
             errors=read,
         )
         return _html(page, 400)

@@ -1,0 +1,200 @@
+"""The reply page: reached from the link in the e-mail, answered without JavaScript, and closed after
+the meeting."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests import samples
+from tests.service.harness import Service, service_settings, started
+from tests.service.mail import MAIL_FROM, MailSink, reply_token, smtp_server
+
+GUARDIAN = "asa.oberg@example.org"
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[tuple[MailSink, int]]:
+    handler = MailSink()
+    async with smtp_server(handler) as port:
+        yield handler, port
+
+
+@pytest.fixture
+async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int]) -> AsyncIterator[Service]:
+    settings = service_settings(
+        database_url,
+        tmp_path,
+        SIPVAKT_SMTP_HOST="127.0.0.1",
+        SIPVAKT_SMTP_PORT=str(sink[1]),
+        SIPVAKT_MAIL_FROM=MAIL_FROM,
+        SIPVAKT_PUBLIC_URL="https://sipvakt.example.se",
+    )
+    async with started(settings) as running_service:
+        await running_service.push(samples.case_opened())
+        await running_service.push(samples.consent_given())
+        await running_service.push(samples.meeting_scheduled())
+        await running_service.settle()
+        yield running_service
+
+
+@pytest.fixture
+def token(sink: tuple[MailSink, int]) -> str:
+    [invitation] = sink[0].to(GUARDIAN)
+    return reply_token(invitation)
+
+
+async def status_of(service: Service, participant_id: str) -> str:
+    case = await (await service.case("blek-2026-0042")).json()
+    statuses: dict[str, str] = {i["participant_id"]: i["status"] for i in case["meetings"][0]["invitations"]}
+    return statuses[participant_id]
+
+
+async def events(service: Service) -> int:
+    count: int = await service.runtime.pool.fetchval("select count(*) from events")
+    return count
+
+
+async def test_every_invitation_links_to_its_own_page(
+    service: Service, sink: tuple[MailSink, int], token: str
+) -> None:
+    mails, _ = sink
+    text = mails.to(GUARDIAN)[0].text()
+    for answer in ("ja", "nej", "ersattare"):
+        assert f"https://sipvakt.example.se/rsvp/{token}?svar={answer}" in text
+    other = reply_token(mails.to("sam@example.se")[0])
+    assert other != token
+
+
+async def test_the_page_shows_the_meeting_and_one_labelled_form_per_answer(
+    service: Service, token: str
+) -> None:
+    response = await service.client.get(f"/rsvp/{token}?svar=ja")
+    page = await response.text()
+    assert response.status == 200 and response.content_type == "text/html"
+    assert '<html lang="sv">' in page and "<h1>" in page
+    assert "Testskolan, rum 3" in page and "Samordna insatser i skola och hem" in page
+    assert "Åsa" not in page and "Testa" not in page
+    assert page.count("<form ") == 3
+    for field in ("namn", "epost", "organisation"):
+        assert f'<label for="{field}">' in page and f'id="{field}"' in page
+    assert "<script" not in page
+    assert response.headers["Cache-Control"] == "no-store"
+    # The answer chosen in the e-mail comes first.
+    assert page.index('id="svar-ja"') < page.index('id="svar-nej"') < page.index('id="svar-ersattare"')
+
+
+async def test_looking_at_the_page_changes_nothing(service: Service, token: str) -> None:
+    before = await events(service)
+    await service.client.get(f"/rsvp/{token}?svar=nej")
+    assert await events(service) == before
+
+
+async def test_accepting_and_then_declining(service: Service, token: str) -> None:
+    accepted = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+    assert accepted.status == 200 and "Tack för ditt svar" in await accepted.text()
+    await service.settle()
+    assert await status_of(service, "p-guardian") == "accepted"
+    declined = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "nej"})
+    assert declined.status == 200
+    await service.settle()
+    assert await status_of(service, "p-guardian") == "declined"
+    page = await (await service.client.get(f"/rsvp/{token}")).text()
+    assert "Du har svarat att du inte kan komma." in page
+
+
+async def test_a_double_submit_is_one_answer(service: Service, token: str) -> None:
+    before = await events(service)
+    for _ in range(2):
+        await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+    await service.settle()
+    assert await events(service) == before + 1
+
+
+async def test_naming_a_substitute_invites_them(
+    service: Service, sink: tuple[MailSink, int], token: str
+) -> None:
+    form = {
+        "token": token,
+        "svar": "ersattare",
+        "namn": "Siv Ersättare (test)",
+        "epost": "siv.ersattare@example.org",
+        "organisation": "Testkommun",
+    }
+    response = await service.client.post(f"/rsvp/{token}", data=form)
+    assert response.status == 200 and "Ersättaren får en egen kallelse" in await response.text()
+    await service.settle()
+    assert await status_of(service, "p-guardian") == "delegated"
+    assert await status_of(service, "p-guardian.ersattare") == "sent"
+    [invitation] = sink[0].to("siv.ersattare@example.org")
+    assert invitation.calendar_method() == "REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"svar": "ersattare", "namn": "Siv", "epost": ""}, "Skriv ersättarens e-postadress."),
+        ({"svar": "ersattare", "namn": "", "epost": "siv@example.org"}, "Skriv ersättarens namn."),
+        ({"svar": "ersattare", "namn": "Siv", "epost": "inte en adress"}, "Skriv en giltig e-postadress"),
+        (
+            {"svar": "ersattare", "namn": "Siv\r\nBcc: x@example.org", "epost": "siv@example.org"},
+            "radbrytningar",
+        ),
+        ({"svar": "ersattare", "namn": "Siv", "epost": GUARDIAN}, "annan e-postadress"),
+        ({"svar": "kanske"}, "Välj ett av svaren."),
+    ],
+)
+async def test_bad_input_is_explained_and_nothing_is_stored(
+    service: Service, token: str, form: dict[str, str], message: str
+) -> None:
+    before = await events(service)
+    response = await service.client.post(f"/rsvp/{token}", data={"token": token, **form})
+    page = await response.text()
+    assert response.status == 400
+    assert 'role="alert"' in page and message in page
+    assert "<script" not in page and "\r\nBcc" not in page
+    await service.settle()
+    assert await events(service) == before
+
+
+async def test_a_form_with_another_token_is_refused(
+    service: Service, sink: tuple[MailSink, int], token: str
+) -> None:
+    other = reply_token(sink[0].to("sam@example.se")[0])
+    before = await events(service)
+    response = await service.client.post(f"/rsvp/{token}", data={"token": other, "svar": "nej"})
+    assert response.status == 403
+    assert await events(service) == before
+
+
+async def test_an_unknown_token_finds_nothing(service: Service, token: str) -> None:
+    forged = "a" * 20
+    assert (await service.client.get(f"/rsvp/{forged}")).status == 404
+    response = await service.client.post(f"/rsvp/{forged}", data={"token": forged, "svar": "ja"})
+    assert response.status == 404
+    assert (await service.client.get("/rsvp/not-a-token")).status == 404
+
+
+async def test_the_link_expires_when_the_meeting_has_ended(service: Service, token: str) -> None:
+    moved = await service.client.post("/v1/test-clock", json={"now": "2026-12-17T14:31:00+01:00"})
+    assert moved.status == 200
+    response = await service.client.get(f"/rsvp/{token}")
+    assert response.status == 410 and "gäller inte längre" in await response.text()
+    before = await events(service)
+    assert (await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})).status == 410
+    assert await events(service) == before
+
+
+async def test_a_cancelled_meeting_takes_no_answers(service: Service, token: str) -> None:
+    await service.push(samples.event("meeting.cancelled", meeting_id="m1"))
+    await service.settle()
+    assert (await service.client.get(f"/rsvp/{token}")).status == 410
+
+
+async def test_the_printed_code_opens_the_same_page(service: Service, token: str) -> None:
+    code = "-".join(re.findall("....", token.upper()))
+    response = await service.client.get(f"/rsvp/{code}")
+    assert response.status == 200
