@@ -41,8 +41,21 @@ def _exists_in_stockholm(value: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_exists_in_stockholm)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+def _no_nul(value: str) -> str:
+    """NUL is never text (and PostgreSQL cannot store it in JSON): refuse it instead of failing later."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    return value
+
+
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_no_nul)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_no_nul)
+]
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$"),
