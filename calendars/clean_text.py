@@ -17,6 +17,13 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+")
+# Any character that clean_line would change or drop, or a double space: text without them is returned
+# as it is. Covers every control, bidi, line-break and space character handled below, and every
+# character str.strip() removes.
+_NEEDS_CLEANING = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00a0\u061c\u1680\u2000-\u200f\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff"
+    "\ud800-\udfff]|  "
+)
 
 
 def _is_removable(char: str) -> bool:
@@ -33,6 +40,12 @@ def clean_line(value: str) -> str:
     Runs of whitespace collapse to one space and the ends are trimmed, so a display name cannot carry
     hidden padding either.
     """
+    if not _NEEDS_CLEANING.search(value) and value.strip() == value:
+        return value  # already clean: the common case, answered without looking at each character
+    return _clean_line_by_character(value)
+
+
+def _clean_line_by_character(value: str) -> str:
     chars = [" " if char in _LINE_BREAKS or char == "\t" else char for char in value]
     kept = "".join(char for char in chars if not _is_removable(char))
     return _SPACES.sub(" ", kept).strip()

@@ -30,7 +30,7 @@ from calendars.itip_reply import (
     parse_reply,
 )
 from calendars.stockholm import STOCKHOLM
-from calendars.vtimezone import stockholm_vtimezone
+from calendars.vtimezone import stockholm_vtimezone_bytes
 
 __all__ = [
     "PRODID",
@@ -196,14 +196,19 @@ def cancellation_of(meeting: CalendarMeeting, *, dtstamp: datetime) -> CalendarM
 
 def build_request(meeting: CalendarMeeting) -> bytes:
     """A ``METHOD:REQUEST`` calendar (first invitation or update), CRLF, folded at 75 octets."""
-    ical: bytes = _calendar(meeting, Method.REQUEST).to_ical(sorted=False)
-    return ical
+    return _with_timezone(_calendar(meeting, Method.REQUEST).to_ical(sorted=False))
 
 
 def build_cancel(meeting: CalendarMeeting) -> bytes:
     """A ``METHOD:CANCEL`` calendar with ``STATUS:CANCELLED`` for the same UID."""
-    ical: bytes = _calendar(meeting, Method.CANCEL).to_ical(sorted=False)
-    return ical
+    return _with_timezone(_calendar(meeting, Method.CANCEL).to_ical(sorted=False))
+
+
+def _with_timezone(calendar: bytes) -> bytes:
+    """The calendar with the VTIMEZONE before its VEVENT: serialised once, since it never changes."""
+    head, marker, event = calendar.partition(b"BEGIN:VEVENT\r\n")
+    assert marker, "a calendar without a VEVENT"
+    return head + stockholm_vtimezone_bytes() + marker + event
 
 
 class _QuotedNameParameters(Parameters):
@@ -227,7 +232,6 @@ def _calendar(meeting: CalendarMeeting, method: Method) -> Calendar:
     calendar.add("VERSION", "2.0")
     calendar.add("CALSCALE", "GREGORIAN")
     calendar.add("METHOD", method.value)
-    calendar.add_component(stockholm_vtimezone())
     calendar.add_component(_event(meeting, method))
     return calendar
 

@@ -45,3 +45,10 @@ def stockholm_vtimezone() -> Timezone:
     timezone.add_component(daylight)
     timezone.add_component(standard)
     return timezone
+
+
+@lru_cache(maxsize=1)
+def stockholm_vtimezone_bytes() -> bytes:
+    """The component serialised, once: every calendar sipvakt writes carries these same lines."""
+    ical: bytes = stockholm_vtimezone().to_ical(sorted=False)
+    return ical

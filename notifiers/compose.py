@@ -16,8 +16,9 @@ from calendars.itip import (
     build_request,
 )
 from notifiers.letters import LetterReply, PostalRecipient, build_letter
-from notifiers.mime import CalendarMethod, Envelope, MailAddress, build_calendar_email, to_bytes
+from notifiers.mime import CalendarMethod, Envelope, MailAddress
 from notifiers.templates import MeetingMessage, MeetingMessageKind, ReplyLinks, render_meeting_message
+from notifiers.wire import calendar_email_bytes
 from scheduler.case import Case, Meeting, ParticipantInfo
 
 OutboxKind = Literal["request", "update", "cancel"]
@@ -111,7 +112,7 @@ def meeting_email(
         reply_to=MailAddress(name=meeting.organizer.name, email=sender.reply_address),
     )
     content = render_meeting_message(meeting_message(case, meeting, kind, reply_links))
-    return to_bytes(build_calendar_email(envelope, content, ics, method))
+    return calendar_email_bytes(envelope, content, ics, method)
 
 
 def meeting_letter(

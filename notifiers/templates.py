@@ -272,6 +272,8 @@ def _escape(value: str) -> str:
 
 
 def _is_web_url(value: str) -> bool:
+    if not value.startswith(("http://", "https://")):
+        return False  # most values are times, places and names: no need to parse them as URLs
     try:
         require_web_url(value)
     except ValueError:

@@ -8,7 +8,7 @@ from icalendar import Calendar
 
 from calendars.itip import build_cancel, build_request
 from calendars.stockholm import STOCKHOLM
-from calendars.vtimezone import stockholm_vtimezone
+from calendars.vtimezone import stockholm_vtimezone, stockholm_vtimezone_bytes
 from tests.calendars.samples import meeting
 
 
@@ -58,11 +58,12 @@ def test_the_component_is_rule_based_and_compact() -> None:
     assert len(ical.splitlines()) < 20
 
 
-def test_the_component_is_built_once_and_shared() -> None:
-    stockholm_vtimezone.cache_clear()
+def test_the_component_is_built_and_serialised_once_and_shared() -> None:
+    stockholm_vtimezone_bytes.cache_clear()
     for _ in range(5):
         build_request(meeting())
         build_cancel(meeting())
-    assert stockholm_vtimezone.cache_info().misses == 1
-    assert stockholm_vtimezone.cache_info().hits == 9
+    assert stockholm_vtimezone_bytes.cache_info().misses == 1
+    assert stockholm_vtimezone_bytes.cache_info().hits == 9
     assert stockholm_vtimezone() is stockholm_vtimezone()
+    assert stockholm_vtimezone_bytes() in build_request(meeting())

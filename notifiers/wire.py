@@ -1,0 +1,130 @@
+"""Invitation e-mails written straight to bytes, in the layout of :func:`notifiers.mime.build_calendar_email`.
+
+The email package's header objects parse and refold every header and part, which costs several
+milliseconds per message: more than handing the message to SMTP. This writer produces the same message
+(same headers, same parts, same encodings, checked against the email package in the tests) in a fraction
+of that, from values that have already been validated by :class:`notifiers.mime.Envelope`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from email.utils import format_datetime
+
+from notifiers.mime import CalendarMethod, Envelope, MailAddress, header_text, normalize_message_id
+from notifiers.templates import RenderedMessage
+
+CRLF = b"\r\n"
+# Characters that make a display name need quoting (RFC 5322 specials and the quote itself).
+_SPECIALS = frozenset('()<>[]:;@\\,."')
+_HEADER_WIDTH = 76
+# 36 octets are 48 base64 characters: an encoded word of 60, which leaves room for "Subject: ".
+_WORD_OCTETS = 36
+
+
+def _boundary(message_id: str, part: str) -> str:
+    # "=_" cannot occur in quoted-printable or base64 output, so the boundary never collides with a body;
+    # derived from the Message-ID, a resend is byte for byte the same message.
+    return "=_" + part + "_" + hashlib.sha256(f"{part}\x1f{message_id}".encode()).hexdigest()[:24]
+
+
+def _encoded(value: str) -> str:
+    """RFC 2047 encoded words (UTF-8, base64), one per folded line, split between characters."""
+    words: list[str] = []
+    chunk = b""
+    for char in value:
+        octets = char.encode("utf-8")
+        if len(chunk) + len(octets) > _WORD_OCTETS:
+            words.append(chunk.decode("utf-8"))
+            chunk = b""
+        chunk += octets
+    words.append(chunk.decode("utf-8"))
+    return "\r\n ".join(
+        "=?utf-8?b?" + base64.b64encode(word.encode("utf-8")).decode("ascii") + "?=" for word in words
+    )
+
+
+def _mailbox(mailbox: MailAddress) -> str:
+    name = header_text(mailbox.name)
+    if not name:
+        return mailbox.email
+    if not name.isascii():
+        return f"{_encoded(name)} <{mailbox.email}>"
+    if any(char in _SPECIALS for char in name):
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{quoted}" <{mailbox.email}>'
+    return f"{name} <{mailbox.email}>"
+
+
+def _unstructured(value: str) -> str:
+    text = header_text(value)
+    return text if text.isascii() and len(text) < _HEADER_WIDTH else _encoded(text)
+
+
+def _quoted_printable(text: str) -> bytes:
+    # Soft line breaks at 76 columns; trailing spaces and every non-ASCII octet encoded; CRLF line ends.
+    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    return encoded.replace(b"\n", CRLF)
+
+
+def _base64(data: bytes) -> bytes:
+    return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def _part(headers: list[str], body: bytes) -> bytes:
+    return CRLF.join(line.encode("ascii") for line in headers) + CRLF + CRLF + body
+
+
+def calendar_email_bytes(
+    envelope: Envelope, content: RenderedMessage, calendar: bytes, method: CalendarMethod
+) -> bytes:
+    """An invitation, update or cancellation with its iCalendar part and an ``invite.ics`` copy."""
+    if f"\r\nMETHOD:{method.value}\r\n".encode() not in calendar:
+        raise ValueError(f"the calendar does not say METHOD:{method.value}")
+    mixed = _boundary(envelope.message_id, "mixed")
+    alternative = _boundary(envelope.message_id, "alt")
+    headers = [f"From: {_mailbox(envelope.sender)}", f"To: {_mailbox(envelope.recipient)}"]
+    if envelope.reply_to is not None:
+        headers.append(f"Reply-To: {_mailbox(envelope.reply_to)}")
+    headers += [
+        f"Subject: {_unstructured(content.subject)}",
+        f"Date: {format_datetime(envelope.date)}",
+        f"Message-ID: {normalize_message_id(envelope.message_id)}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{mixed}"',
+    ]
+    qp = "Content-Transfer-Encoding: quoted-printable"
+    texts = [
+        _part(['Content-Type: text/plain; charset="utf-8"', qp], _quoted_printable(content.text)),
+        _part(['Content-Type: text/html; charset="utf-8"', qp], _quoted_printable(content.html)),
+        _part(
+            [
+                f'Content-Type: text/calendar; charset="UTF-8"; method="{method.value}"',
+                "Content-Transfer-Encoding: base64",
+            ],
+            _base64(calendar),
+        ),
+    ]
+    alternative_part = _part(
+        [f'Content-Type: multipart/alternative; boundary="{alternative}"'], _multipart(alternative, texts)
+    )
+    attachment = _part(
+        [
+            'Content-Type: application/ics; name="invite.ics"',
+            "Content-Transfer-Encoding: base64",
+            'Content-Disposition: attachment; filename="invite.ics"',
+        ],
+        _base64(calendar),
+    )
+    return _part(headers, _multipart(mixed, [alternative_part, attachment]))
+
+
+def _multipart(boundary: str, parts: list[bytes]) -> bytes:
+    delimiter = b"--" + boundary.encode("ascii")
+    out = b""
+    for part in parts:
+        # A body that does not end in CRLF gets one: the CRLF before a delimiter belongs to the delimiter.
+        out += delimiter + CRLF + part + (b"" if part.endswith(CRLF) else CRLF)
+    return out + delimiter + b"--" + CRLF
