@@ -11,13 +11,11 @@ each, so pass a meeting narrowed with :func:`for_recipient` unless every attende
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from icalendar import Calendar, Event, Parameters, vCalAddress
-
+from calendars import content_lines as ical
 from calendars.addresses import require_plain_address, require_web_url
 from calendars.clean_text import clean_line, clean_multiline
 from calendars.itip_reply import (
@@ -30,7 +28,7 @@ from calendars.itip_reply import (
     parse_reply,
 )
 from calendars.stockholm import STOCKHOLM
-from calendars.vtimezone import stockholm_vtimezone_bytes
+from calendars.vtimezone import STOCKHOLM_TZID, stockholm_vtimezone_bytes
 
 __all__ = [
     "PRODID",
@@ -196,74 +194,59 @@ def cancellation_of(meeting: CalendarMeeting, *, dtstamp: datetime) -> CalendarM
 
 def build_request(meeting: CalendarMeeting) -> bytes:
     """A ``METHOD:REQUEST`` calendar (first invitation or update), CRLF, folded at 75 octets."""
-    return _with_timezone(_calendar(meeting, Method.REQUEST).to_ical(sorted=False))
+    return _calendar(meeting, Method.REQUEST)
 
 
 def build_cancel(meeting: CalendarMeeting) -> bytes:
     """A ``METHOD:CANCEL`` calendar with ``STATUS:CANCELLED`` for the same UID."""
-    return _with_timezone(_calendar(meeting, Method.CANCEL).to_ical(sorted=False))
+    return _calendar(meeting, Method.CANCEL)
 
 
-def _with_timezone(calendar: bytes) -> bytes:
-    """The calendar with the VTIMEZONE before its VEVENT: serialised once, since it never changes."""
-    head, marker, event = calendar.partition(b"BEGIN:VEVENT\r\n")
-    assert marker, "a calendar without a VEVENT"
-    return head + stockholm_vtimezone_bytes() + marker + event
+def _calendar(meeting: CalendarMeeting, method: Method) -> bytes:
+    head = [f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN", f"METHOD:{method.value}"]
+    # The VTIMEZONE never changes, so it is serialised once and placed before the event.
+    return (
+        ical.document(["BEGIN:VCALENDAR", *head])
+        + stockholm_vtimezone_bytes()
+        + ical.document([*_event(meeting, method), "END:VCALENDAR"])
+    )
 
 
-class _QuotedNameParameters(Parameters):
-    """Parameters that always quote CN, as Outlook and Gmail write it and some parsers expect."""
-
-    # icalendar infers the base attribute as a fixed-length tuple, so a longer one needs the ignore.
-    always_quoted = (*Parameters.always_quoted, "CN")  # type: ignore[assignment]
-
-
-def _address(email: str, params: Sequence[tuple[str, str]]) -> vCalAddress:
-    address = vCalAddress(f"mailto:{email}")
-    address.params = _QuotedNameParameters()
-    for key, value in params:
-        address.params[key] = value
-    return address
-
-
-def _calendar(meeting: CalendarMeeting, method: Method) -> Calendar:
-    calendar = Calendar()
-    calendar.add("PRODID", PRODID)
-    calendar.add("VERSION", "2.0")
-    calendar.add("CALSCALE", "GREGORIAN")
-    calendar.add("METHOD", method.value)
-    calendar.add_component(_event(meeting, method))
-    return calendar
-
-
-def _event(meeting: CalendarMeeting, method: Method) -> Event:
-    event = Event()
-    event.add("UID", meeting.uid)
-    event.add("DTSTAMP", meeting.dtstamp.astimezone(UTC))
-    event.add("SEQUENCE", meeting.sequence)
-    event.add("DTSTART", meeting.starts_at.astimezone(STOCKHOLM))
-    event.add("DTEND", meeting.ends_at.astimezone(STOCKHOLM))
-    event.add("SUMMARY", clean_line(meeting.summary))
+def _event(meeting: CalendarMeeting, method: Method) -> list[str]:
+    zone = ("TZID", STOCKHOLM_TZID)
+    lines = [
+        "BEGIN:VEVENT",
+        ical.line("UID", ical.text(meeting.uid)),
+        ical.line("DTSTAMP", ical.utc_time(meeting.dtstamp)),
+        ical.line("SEQUENCE", str(meeting.sequence)),
+        ical.line("DTSTART", ical.local_time(meeting.starts_at.astimezone(STOCKHOLM)), [zone]),
+        ical.line("DTEND", ical.local_time(meeting.ends_at.astimezone(STOCKHOLM)), [zone]),
+        ical.line("SUMMARY", ical.text(clean_line(meeting.summary))),
+    ]
     if location := clean_line(meeting.location):
-        event.add("LOCATION", location)
+        lines.append(ical.line("LOCATION", ical.text(location)))
     if description := clean_multiline(meeting.description):
-        event.add("DESCRIPTION", description)
+        lines.append(ical.line("DESCRIPTION", ical.text(description)))
     if meeting.url is not None:
-        event.add("URL", meeting.url)
-    event.add("STATUS", "CANCELLED" if method is Method.CANCEL else "CONFIRMED")
-    event.add("TRANSP", "OPAQUE")
-    event.add("ORGANIZER", _organizer(meeting.organizer))
-    for attendee in meeting.attendees:
-        event.add("ATTENDEE", _attendee(attendee))
-    return event
+        lines.append(ical.line("URL", meeting.url))
+    lines += [
+        ical.line("STATUS", "CANCELLED" if method is Method.CANCEL else "CONFIRMED"),
+        ical.line("TRANSP", "OPAQUE"),
+        _organizer(meeting.organizer),
+        *(_attendee(attendee) for attendee in meeting.attendees),
+        "END:VEVENT",
+    ]
+    return lines
 
 
-def _organizer(organizer: CalendarAddress) -> vCalAddress:
+def _organizer(organizer: CalendarAddress) -> str:
     name = clean_line(organizer.name)
-    return _address(organizer.email, [("CN", name)] if name else [])
+    return ical.line(
+        "ORGANIZER", f"mailto:{organizer.email}", [("CN", ical.quoted_param(name))] if name else []
+    )
 
 
-def _attendee(attendee: CalendarAttendee) -> vCalAddress:
+def _attendee(attendee: CalendarAttendee) -> str:
     params = [
         ("CUTYPE", "INDIVIDUAL"),
         ("ROLE", attendee.role.value),
@@ -271,7 +254,7 @@ def _attendee(attendee: CalendarAttendee) -> vCalAddress:
         ("RSVP", "TRUE" if attendee.rsvp else "FALSE"),
     ]
     if name := clean_line(attendee.name):
-        params.append(("CN", name))
+        params.append(("CN", ical.quoted_param(name)))
     if attendee.delegated_from is not None:
-        params.append(("DELEGATED-FROM", f"mailto:{attendee.delegated_from}"))
-    return _address(attendee.email, params)
+        params.append(("DELEGATED-FROM", ical.quoted_param(f"mailto:{attendee.delegated_from}")))
+    return ical.line("ATTENDEE", f"mailto:{attendee.email}", params)

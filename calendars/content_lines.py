@@ -1,0 +1,65 @@
+"""iCalendar content lines (RFC 5545 section 3.1) written directly: escaping, parameters, folding.
+
+sipvakt writes a small, fixed set of properties; writing them as text takes a fraction of the time that
+building icalendar components and serialising them does, which matters once per message sent. The output
+is checked against icalendar's own serialisation in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+FOLD_LIMIT = 75
+_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
+# RFC 6868: a parameter value cannot hold a double quote or a line break; ^ escapes them.
+_PARAM_ESCAPES = str.maketrans({"^": "^^", '"': "^'", "\n": "^n"})
+
+
+def text(value: str) -> str:
+    """A TEXT value: backslash, semicolon, comma and line breaks escaped."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").translate(_TEXT_ESCAPES)
+
+
+def quoted_param(value: str) -> str:
+    """A parameter value, always in double quotes (as CN and DELEGATED-FROM are best written)."""
+    return '"' + value.translate(_PARAM_ESCAPES) + '"'
+
+
+def utc_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def local_time(moment: datetime) -> str:
+    """A wall-clock time to be written with the TZID of the zone `moment` is already in."""
+    return moment.strftime("%Y%m%dT%H%M%S")
+
+
+def line(name: str, value: str, params: Sequence[tuple[str, str]] = ()) -> str:
+    head = name + "".join(f";{key}={param}" for key, param in params)
+    return fold(f"{head}:{value}")
+
+
+def fold(content: str) -> str:
+    """Split a line longer than 75 octets between characters, never right after an escape character."""
+    if len(content.encode("utf-8")) < FOLD_LIMIT:
+        return content
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in content:
+        width = len(char.encode("utf-8"))
+        if current and size + width >= FOLD_LIMIT:
+            # Keep "\;" or "^'" together: some clients do not join an escape split across lines.
+            carried = current.pop() if len(current) > 1 and current[-1] in "\\^" else ""
+            pieces.append("".join(current))
+            current = [carried] if carried else []
+            size = len(carried.encode("utf-8"))
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return "\r\n ".join(pieces)
+
+
+def document(lines: Sequence[str]) -> bytes:
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
