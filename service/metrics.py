@@ -45,6 +45,15 @@ class Metrics:
             registry=self.registry,
         )
         self.timers = Gauge("sipvakt_timers", "Timers by state.", ["state"], registry=self.registry)
+        self.timers_fired = Counter(
+            "sipvakt_timers_fired", "Timers fired by this process, by kind.", ["kind"], registry=self.registry
+        )
+        self.timer_failures = Counter(
+            "sipvakt_timer_failures",
+            "Timer handler failures, by kind and outcome (retry: tried again later; dead: parked).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "sipvakt_outbox_messages", "Outgoing messages by state.", ["state"], registry=self.registry
         )
@@ -74,6 +83,9 @@ class Metrics:
                 " from events where state = 'pending'"
             )
             self.oldest_pending.set(float(age))
+            # A state with no rows left would otherwise keep its last count.
+            for state in ("scheduled", "running", "done", "cancelled", "dead"):
+                self.timers.labels(state).set(0)
             for table, gauge in (("timers", self.timers), ("outbox", self.outbox)):
                 for row in await connection.fetch(f"select state, count(*) as n from {table} group by state"):
                     gauge.labels(row["state"]).set(row["n"])
