@@ -26,11 +26,14 @@ from service.database import Pool, open_database
 from service.delivery import DeliveryWorker
 from service.inbound import ReplyReceiver, start_inbound_smtp
 from service.metrics import Metrics
+from service.periodic import PeriodicJobs
 from service.processor import EventProcessor
 from service.reply_tokens import ReplyTokens, reply_key
 from service.secrets import load_cipher
-from service.store import EVENTS_CHANNEL, OUTBOX_CHANNEL
+from service.store import EVENTS_CHANNEL, OUTBOX_CHANNEL, TIMERS_CHANNEL
 from service.testclock import CLOCK_CHANNEL, DatabaseClock, start_test_clock
+from service.timer_handlers import case_timer_handlers
+from service.timers import TimerWorker
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,14 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         def wake_delivery(*_: object) -> None:
             delivery.wake.set()
 
+        timer_worker = TimerWorker(pool, clock, case_timer_handlers(processor.planner), metrics)
+        periodic = PeriodicJobs(pool, clock, timer_worker)
+
+        def wake_timers(*_: object) -> None:
+            timer_worker.wake.set()
+
+        await listener.add_listener(TIMERS_CHANNEL, wake_timers)
+        await listener.add_listener(CLOCK_CHANNEL, wake_timers)
         await listener.add_listener(EVENTS_CHANNEL, wake)
         await listener.add_listener(CLOCK_CHANNEL, wake)
         await listener.add_listener(CLOCK_CHANNEL, wake_delivery)
@@ -106,7 +117,9 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         workers = [
             asyncio.create_task(processor.run(stopping), name="events"),
             asyncio.create_task(delivery.run(stopping), name="delivery"),
+            asyncio.create_task(timer_worker.run(stopping), name="timers"),
         ]
+        await periodic.start()
         inbound = None
         if settings.inbound_smtp_port is not None:
             receiver = ReplyReceiver(pool, clock, metrics, delivery.sender.domain)
@@ -116,6 +129,7 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         finally:
             if inbound is not None:
                 inbound.close()
+            periodic.stop()
             stopping.set()
             await asyncio.gather(*workers, return_exceptions=True)
             await listener.close()
