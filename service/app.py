@@ -34,7 +34,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             "request",
             extra={
                 "method": request.method,
-                "path": request.rel_url.path,
+                "path": loggable_path(request.rel_url.path),
                 "status": response.status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },
@@ -42,6 +42,11 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         return response
     finally:
         request_id.reset(token)
+
+
+def loggable_path(path: str) -> str:
+    """The path as logged: a reply link's token lets anyone answer for its participant, so it is hidden."""
+    return "/rsvp/…" if path.startswith("/rsvp/") else path
 
 
 @web.middleware

@@ -3,6 +3,7 @@ the meeting."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -198,3 +199,13 @@ async def test_the_printed_code_opens_the_same_page(service: Service, token: str
     code = "-".join(re.findall("....", token.upper()))
     response = await service.client.get(f"/rsvp/{code}")
     assert response.status == 200
+
+
+async def test_the_token_never_reaches_the_log(
+    service: Service, token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        await service.client.get(f"/rsvp/{token}")
+        await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+    assert any(getattr(record, "path", None) == "/rsvp/…" for record in caplog.records)
+    assert all(token not in str(record.__dict__) for record in caplog.records)
