@@ -111,6 +111,8 @@ class _Handler:
 
 async def start_inbound_smtp(host: str, port: int, receiver: ReplyReceiver) -> asyncio.Server:
     """Listen for replies on the running loop; close the returned server to stop."""
+    # aiosmtpd logs every command at INFO, addresses included; only its warnings belong in our log.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     loop = asyncio.get_running_loop()
     handler = _Handler(receiver)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,14 @@ async def test_a_reply_to_an_earlier_version_of_the_meeting_is_stale(service: Se
     assert answer.endswith("OK")
     assert (await statuses(service))["p-blackberry"] == "sent"
     assert 'sipvakt_replies_total{channel="smtp",outcome="stale_sequence"} 1.0' in await metrics(service)
+
+
+async def test_no_address_reaches_the_log(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        await send_reply(
+            service, calendar_mail(fixture("android-accepted.ics")), sender="david.test@example.org"
+        )
+        await service.settle()
+    assert any(getattr(record, "outcome", None) == "recorded" for record in caplog.records)
+    logged = " ".join(str(record.__dict__) for record in caplog.records).lower()
+    assert "david.test@example.org" not in logged and "alias@example.net" not in logged
