@@ -238,3 +238,15 @@ async def test_no_address_reaches_the_log(service: Service, caplog: pytest.LogCa
     assert any(getattr(record, "outcome", None) == "recorded" for record in caplog.records)
     logged = " ".join(str(record.__dict__) for record in caplog.records).lower()
     assert "david.test@example.org" not in logged and "alias@example.net" not in logged
+
+
+async def test_delegation_to_several_invites_the_first_named(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    mails, _ = sink
+    await send_reply(service, calendar_mail(fixture("delegated-to-several.ics")))
+    await service.settle()
+    found = await statuses(service)
+    assert found["p-delegator"] == "delegated" and found["p-delegator.ersattare"] == "sent"
+    assert len(mails.to("fia.ersattare@example.org")) == 1
+    assert mails.to("gun.ersattare@example.org") == []
