@@ -61,7 +61,9 @@ def with_database(url: str, name: str) -> str:
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for json_type in ("json", "jsonb"):
-        await connection.set_type_codec(json_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await connection.set_type_codec(
+            json_type, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
