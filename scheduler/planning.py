@@ -11,6 +11,7 @@ from config.rules import RuleBook
 from scheduler.case import Case, Deadline
 from scheduler.deadline_report import DeadlineReport
 from scheduler.deadlines import compute_deadlines
+from scheduler.deviations import record_deviation
 from scheduler.effects import CancelTimers, Effect, SetTimer
 
 DEADLINE_TIMER_PREFIX = "deadline:"
@@ -40,8 +41,22 @@ class DeadlinePlanner:
                 meeting.notice_ok = times.notice_ok
         if case.status == "closed":
             return []
+        # A missed must is a deviation whenever it is noticed: when its timer fires, or when an event
+        # arrives first (after downtime, or because the thing was done late). Its id makes it once.
+        effects: list[Effect] = [
+            record_deviation(
+                case,
+                "late",
+                now,
+                meeting_id=deadline.meeting_id,
+                action_id=deadline.action_id,
+                rule=deadline.rule,
+            )
+            for deadline in case.deadlines
+            if deadline.status == "missed" and deadline.must
+        ]
         # Re-arming every pending deadline after cancelling all of them drops the ones that went away.
-        effects: list[Effect] = [CancelTimers(prefix=DEADLINE_TIMER_PREFIX)]
+        effects.append(CancelTimers(prefix=DEADLINE_TIMER_PREFIX))
         for deadline in case.deadlines:
             if deadline.status == "pending":
                 effects.append(

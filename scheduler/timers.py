@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scheduler.case import Case, Deadline
+from scheduler.case import Case
 from scheduler.decide import Planner
-from scheduler.deviations import record_deviation
 from scheduler.effects import Effect
 
 DEADLINE_KIND = "deadline"
@@ -55,26 +54,12 @@ TimerHandler = Callable[[Case | None, DueTimer, TimerContext], Fired]
 
 
 def deadline_passed(case: Case | None, timer: DueTimer, ctx: TimerContext) -> Fired:
-    """A deadline's day is over: recompute the deadlines, so that an unmet one turns `missed`, and record a
-    `late` deviation for every missed deadline whose rule is a must.
-
-    Every missed one, not only this timer's: recomputing re-arms only the deadlines still pending, so a
-    sibling timer due at the same moment may have been cancelled by this very refresh.
-    """
+    """A deadline's day is over: recompute the deadlines, so that an unmet one turns `missed`; the planner
+    records a `late` deviation for every missed deadline whose rule is a must."""
     if case is None or case.status == "closed":
         return Fired()
     changed = case.model_copy(deep=True)
-    effects = ctx.planner.refresh(changed, ctx.now)
-    for deadline in changed.deadlines:
-        if deadline.status == "missed" and deadline.must:
-            effects.append(_late(changed, deadline, ctx.now))
-    return Fired(changed, effects)
-
-
-def _late(case: Case, deadline: Deadline, now: datetime) -> Effect:
-    return record_deviation(
-        case, "late", now, meeting_id=deadline.meeting_id, action_id=deadline.action_id, rule=deadline.rule
-    )
+    return Fired(changed, ctx.planner.refresh(changed, ctx.now))
 
 
 HANDLERS: Mapping[str, TimerHandler] = {DEADLINE_KIND: deadline_passed}
