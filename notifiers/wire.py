@@ -65,7 +65,9 @@ def _unstructured(value: str) -> str:
 
 def _quoted_printable(text: str) -> bytes:
     # Soft line breaks at 76 columns; trailing spaces and every non-ASCII octet encoded; CRLF line ends.
-    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    # A lone CR is a line break too, as the email package reads it.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    encoded = binascii.b2a_qp(lines.encode("utf-8"), istext=True)
     return encoded.replace(b"\n", CRLF)
 
 

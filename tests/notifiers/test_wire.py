@@ -7,7 +7,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from calendars.clean_text import _clean_line_by_character, clean_line
@@ -89,6 +89,8 @@ def test_an_invitation_and_a_cancellation_are_the_same_as_the_email_package_writ
 
 @settings(max_examples=40, deadline=None)
 @given(name=texts, reply_name=texts, subject=texts, body=texts)
+@example(name="", reply_name="", subject="", body="\r0")
+@example(name="", reply_name="", subject="", body="x\r\r\ny")
 def test_any_names_and_texts_come_out_the_same(name: str, reply_name: str, subject: str, body: str) -> None:
     content = render_meeting_message(meeting_message())
     varied = RenderedMessage(subject=subject or "x", text=content.text + body, html=content.html + body)
