@@ -110,6 +110,16 @@ def responded(
     }
 
 
+def rescheduled(
+    starts_at: str = "2026-12-18T13:00:00+01:00",
+    ends_at: str = "2026-12-18T14:00:00+01:00",
+    case_id: str = "blek-2026-0042",
+    meeting_id: str = "m1",
+) -> dict[str, Any]:
+    """The meeting moved a day later, as a meeting.rescheduled event."""
+    return event("meeting.rescheduled", case_id, meeting_id=meeting_id, starts_at=starts_at, ends_at=ends_at)
+
+
 def event(
     kind: str, case_id: str = "blek-2026-0042", occurred_at: str = "2026-11-24T08:00:00+01:00", **data: Any
 ) -> dict[str, Any]:

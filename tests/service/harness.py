@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from standardwebhooks import Webhook
 
 from config.settings import Settings, load_settings
+from service import access
 from service.app import build_app
 from service.context import Runtime
 from service.processor import EventProcessor
@@ -66,6 +67,20 @@ class Service:
         """Wait until the service's workers have done everything due at the current (test) time."""
         left = await settle(self.runtime.pool, await self.runtime.clock.now(), seconds=30)
         assert left.empty, left
+
+    async def token(self, role: access.Role, regions: list[str], organisations: list[str]) -> str:
+        """A new bearer token with this role and scope."""
+        async with self.runtime.pool.acquire() as connection:
+            issued = await access.create_token(
+                connection,
+                role=role,
+                regions=regions,
+                organisations=organisations,
+                integration_id=None,
+                label="test",
+                now=datetime.now(UTC),
+            )
+        return issued.token
 
     async def case(self, case_id: str, token: str = ADMIN_TOKEN) -> ClientResponse:
         return await self.client.get(f"/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"})

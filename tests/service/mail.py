@@ -17,12 +17,14 @@ from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 from aiosmtpd.smtp import SMTP
 
-from tests.service.harness import Service
+from config.settings import Settings
+from tests.service.harness import Service, service_settings
 
 FIXTURE_UID = "sipvakt-meeting-0042-1@sipvakt.example.se"
 MAIL_DOMAIN = "sipvakt.example.se"
@@ -87,6 +89,18 @@ class MailSink:
 
     def to(self, address: str) -> list[Received]:
         return [mail for mail in self.received if address in mail.rcpt_tos]
+
+
+def mailing_settings(database_url: str, data_dir: Path, smtp_port: int, **overrides: str) -> Settings:
+    """Service settings that send mail to the test SMTP server on `smtp_port`."""
+    return service_settings(
+        database_url,
+        data_dir,
+        SIPVAKT_SMTP_HOST="127.0.0.1",
+        SIPVAKT_SMTP_PORT=str(smtp_port),
+        SIPVAKT_MAIL_FROM=MAIL_FROM,
+        **overrides,
+    )
 
 
 def free_port() -> int:

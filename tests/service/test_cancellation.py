@@ -10,8 +10,8 @@ import pytest
 from icalendar import Calendar
 
 from tests import samples
-from tests.service.harness import Service, service_settings, started
-from tests.service.mail import MAIL_FROM, MailSink, Received, smtp_server
+from tests.service.harness import Service, started
+from tests.service.mail import MailSink, Received, mailing_settings, smtp_server
 
 EMAIL_PARTICIPANTS = {"asa.oberg@example.org", "sam@example.se"}
 
@@ -20,13 +20,7 @@ EMAIL_PARTICIPANTS = {"asa.oberg@example.org", "sam@example.se"}
 async def mailed(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Service, MailSink]]:
     sink = MailSink()
     async with smtp_server(sink) as port:
-        settings = service_settings(
-            database_url,
-            tmp_path,
-            SIPVAKT_SMTP_HOST="127.0.0.1",
-            SIPVAKT_SMTP_PORT=str(port),
-            SIPVAKT_MAIL_FROM=MAIL_FROM,
-        )
+        settings = mailing_settings(database_url, tmp_path, port)
         async with started(settings) as service:
             await service.push(samples.case_opened())
             await service.push(samples.consent_given())
@@ -64,14 +58,7 @@ async def test_a_new_time_then_a_cancellation_reach_everyone_under_one_uid(
     mailed: tuple[Service, MailSink],
 ) -> None:
     service, sink = mailed
-    await service.push(
-        samples.event(
-            "meeting.rescheduled",
-            meeting_id="m1",
-            starts_at="2026-12-18T13:00:00+01:00",
-            ends_at="2026-12-18T14:00:00+01:00",
-        )
-    )
+    await service.push(samples.rescheduled())
     await service.settle()
     await service.push(samples.event("meeting.cancelled", meeting_id="m1"))
     await service.settle()

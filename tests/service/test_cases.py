@@ -19,20 +19,6 @@ async def service(database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
         yield running_service
 
 
-async def token(service: Service, role: access.Role, regions: list[str], organisations: list[str]) -> str:
-    async with service.runtime.pool.acquire() as connection:
-        issued = await access.create_token(
-            connection,
-            role=role,
-            regions=regions,
-            organisations=organisations,
-            integration_id=None,
-            label="test",
-            now=datetime.now(UTC),
-        )
-    return issued.token
-
-
 async def test_a_case_reads_back_in_the_contract_shape(service: Service) -> None:
     await service.push(samples.case_opened())
     await service.push(samples.consent_given())
@@ -105,9 +91,9 @@ async def test_a_token_never_sees_a_case_outside_its_scope(service: Service) -> 
     await service.push(samples.case_opened())
     await service.push(samples.case_opened("hall-1", region="halland"))
     await service.settle()
-    blekinge = await token(service, "coordinator", ["blekinge"], ["*"])
-    halland = await token(service, "coordinator", ["halland"], ["*"])
-    other_organisation = await token(service, "auditor", ["blekinge"], ["Annan kommun"])
+    blekinge = await service.token("coordinator", ["blekinge"], ["*"])
+    halland = await service.token("coordinator", ["halland"], ["*"])
+    other_organisation = await service.token("auditor", ["blekinge"], ["Annan kommun"])
     assert (await service.case("blek-2026-0042", blekinge)).status == 200
     assert (await service.case("blek-2026-0042", other_organisation)).status == 404
     outside = await service.case("blek-2026-0042", halland)

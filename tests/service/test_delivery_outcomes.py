@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests import samples
-from tests.service.harness import Service, service_settings, started
-from tests.service.mail import MAIL_FROM, MailSink, free_port, silent_server, smtp_server
+from tests.service.harness import Service, started
+from tests.service.mail import MailSink, free_port, mailing_settings, silent_server, smtp_server
 
 EMAIL_PARTICIPANTS = ("asa.oberg@example.org", "sam@example.se")
 COORDINATOR = "kim.koordinator@example.se"
@@ -20,12 +20,10 @@ COORDINATOR = "kim.koordinator@example.se"
 def run(
     database_url: str, tmp_path: Path, port: int, **overrides: str
 ) -> AbstractAsyncContextManager[Service]:
-    settings = service_settings(
+    settings = mailing_settings(
         database_url,
         tmp_path,
-        SIPVAKT_SMTP_HOST="127.0.0.1",
-        SIPVAKT_SMTP_PORT=str(port),
-        SIPVAKT_MAIL_FROM=MAIL_FROM,
+        port,
         SIPVAKT_SMTP_TIMEOUT_SECONDS="0.5",
         **overrides,
     )
@@ -79,14 +77,7 @@ async def test_a_permanent_refusal_fails_the_invitation_and_tells_the_coordinato
         assert notice.calendar_method() is None
         assert len(sink.to("asa.oberg@example.org")) == 1
         # A later update does not fail the invitation a second time or tell the coordinator again.
-        await service.push(
-            samples.event(
-                "meeting.rescheduled",
-                meeting_id="m1",
-                starts_at="2026-12-18T13:00:00+01:00",
-                ends_at="2026-12-18T14:00:00+01:00",
-            )
-        )
+        await service.push(samples.rescheduled())
         await service.settle()
         assert len(sink.to(COORDINATOR)) == 1
 

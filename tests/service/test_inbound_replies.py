@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from tests import samples
-from tests.service.harness import Service, service_settings, started
+from tests.service.harness import Service, started
 from tests.service.mail import (
-    MAIL_FROM,
     MailSink,
     calendar_mail,
     fixture_reply,
     free_port,
+    mailing_settings,
     send_reply,
     smtp_server,
 )
@@ -60,12 +60,10 @@ async def sink() -> AsyncIterator[tuple[MailSink, int]]:
 
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int]) -> AsyncIterator[Service]:
-    settings = service_settings(
+    settings = mailing_settings(
         database_url,
         tmp_path,
-        SIPVAKT_SMTP_HOST="127.0.0.1",
-        SIPVAKT_SMTP_PORT=str(sink[1]),
-        SIPVAKT_MAIL_FROM=MAIL_FROM,
+        sink[1],
         SIPVAKT_INBOUND_SMTP_PORT=str(free_port()),
     )
     async with started(settings) as running_service:
@@ -213,11 +211,8 @@ async def test_what_cannot_be_used_is_accepted_counted_and_not_stored(service: S
 async def test_a_reply_to_an_earlier_version_of_the_meeting_is_stale(service: Service) -> None:
     for hour in ("14", "15"):
         await service.push(
-            samples.event(
-                "meeting.rescheduled",
-                meeting_id="m1",
-                starts_at=f"2026-12-18T{hour}:00:00+01:00",
-                ends_at=f"2026-12-18T{hour}:45:00+01:00",
+            samples.rescheduled(
+                starts_at=f"2026-12-18T{hour}:00:00+01:00", ends_at=f"2026-12-18T{hour}:45:00+01:00"
             )
         )
     await service.settle()

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from service import access
 from tests import samples
 from tests.notifiers.pdf_text import text_pieces
 from tests.service.harness import Service, service_settings, started
@@ -25,26 +23,12 @@ async def service(database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
         yield running_service
 
 
-async def token(service: Service, role: access.Role, regions: list[str], organisations: list[str]) -> str:
-    async with service.runtime.pool.acquire() as connection:
-        issued = await access.create_token(
-            connection,
-            role=role,
-            regions=regions,
-            organisations=organisations,
-            integration_id=None,
-            label="test",
-            now=datetime.now(UTC),
-        )
-    return issued.token
-
-
 def bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
 
 
 async def test_a_coordinator_lists_prints_and_marks_a_letter_posted(service: Service) -> None:
-    coordinator = bearer(await token(service, "coordinator", ["blekinge"], ["Testregionen BUP"]))
+    coordinator = bearer(await service.token("coordinator", ["blekinge"], ["Testregionen BUP"]))
     listing = await (await service.client.get("/v1/letters?state=queued", headers=coordinator)).json()
     [letter] = listing["letters"]
     assert (letter["case_id"], letter["meeting_id"], letter["participant_id"], letter["kind"]) == (
@@ -84,8 +68,8 @@ async def test_the_printed_reply_code_opens_the_reply_page(service: Service) -> 
 
 
 async def test_letters_outside_the_scope_do_not_exist(service: Service) -> None:
-    halland = bearer(await token(service, "coordinator", ["halland"], ["*"]))
-    other_organisation = bearer(await token(service, "coordinator", ["blekinge"], ["Annan kommun"]))
+    halland = bearer(await service.token("coordinator", ["halland"], ["*"]))
+    other_organisation = bearer(await service.token("coordinator", ["blekinge"], ["Annan kommun"]))
     admin = bearer("test-admin-token-" + "x" * 16)
     [letter] = (await (await service.client.get("/v1/letters", headers=admin)).json())["letters"]
     for headers in (halland, other_organisation):
@@ -98,9 +82,9 @@ async def test_letters_outside_the_scope_do_not_exist(service: Service) -> None:
 
 
 async def test_only_coordinators_and_admins_reach_the_print_queue(service: Service) -> None:
-    auditor = bearer(await token(service, "auditor", ["*"], ["*"]))
+    auditor = bearer(await service.token("auditor", ["*"], ["*"]))
     assert (await service.client.get("/v1/letters", headers=auditor)).status == 403
     assert (await service.client.get("/v1/letters")).status == 401
-    coordinator = bearer(await token(service, "coordinator", ["*"], ["*"]))
+    coordinator = bearer(await service.token("coordinator", ["*"], ["*"]))
     bad = await service.client.get("/v1/letters?state=lost", headers=coordinator)
     assert bad.status == 400 and bad.content_type == "application/problem+json"

@@ -15,7 +15,7 @@ from icalendar import Calendar
 from tests import samples
 from tests.notifiers.pdf_text import all_text
 from tests.service.harness import Service, service_settings, started
-from tests.service.mail import MAIL_FROM, MailSink, Received, smtp_server
+from tests.service.mail import MailSink, Received, mailing_settings, smtp_server
 
 HOSTILE_NAME = "Eva\r\nBcc: intruder@example.org\r\nATTENDEE:mailto:intruder@example.org\u2028\x1b\u202eTest"
 HOSTILE_ADDRESS = "eva.test@example.org"
@@ -43,25 +43,12 @@ NAMES = {"p-1": "Alma Alfa", "p-2": "Berit Beta", "p-3": "Cesar Gamma"}
 async def delivered(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Service, MailSink]]:
     sink = MailSink()
     async with smtp_server(sink) as port:
-        settings = service_settings(
-            database_url,
-            tmp_path,
-            SIPVAKT_SMTP_HOST="127.0.0.1",
-            SIPVAKT_SMTP_PORT=str(port),
-            SIPVAKT_MAIL_FROM=MAIL_FROM,
-        )
+        settings = mailing_settings(database_url, tmp_path, port)
         async with started(settings) as service:
             await service.push(samples.case_opened())
             await service.push(samples.consent_given())
             await service.push(samples.meeting_scheduled(participants=PARTICIPANTS))
-            await service.push(
-                samples.event(
-                    "meeting.rescheduled",
-                    meeting_id="m1",
-                    starts_at="2026-12-18T13:00:00+01:00",
-                    ends_at="2026-12-18T14:00:00+01:00",
-                )
-            )
+            await service.push(samples.rescheduled())
             await service.push(samples.event("meeting.cancelled", meeting_id="m1"))
             await service.settle()
             yield service, sink

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests import samples
-from tests.service.harness import Service, service_settings, started
-from tests.service.mail import MAIL_FROM, MailSink, reply_token, smtp_server
+from tests.service.harness import Service, started
+from tests.service.mail import MailSink, mailing_settings, reply_token, smtp_server
 
 GUARDIAN = "asa.oberg@example.org"
 
@@ -26,12 +26,10 @@ async def sink() -> AsyncIterator[tuple[MailSink, int]]:
 
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int]) -> AsyncIterator[Service]:
-    settings = service_settings(
+    settings = mailing_settings(
         database_url,
         tmp_path,
-        SIPVAKT_SMTP_HOST="127.0.0.1",
-        SIPVAKT_SMTP_PORT=str(sink[1]),
-        SIPVAKT_MAIL_FROM=MAIL_FROM,
+        sink[1],
         SIPVAKT_PUBLIC_URL="https://sipvakt.example.se",
     )
     async with started(settings) as running_service:
