@@ -18,7 +18,6 @@ from tests.service.mail import (
     free_port,
     mailing_settings,
     send_reply,
-    smtp_server,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "itip"
@@ -49,13 +48,6 @@ PARTICIPANTS = [
     participant("p-windows", "Hanna Test", "hanna.test@example.org"),
     participant("p-counter", "Gun Test", "gun.test@example.org"),
 ]
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[tuple[MailSink, int]]:
-    handler = MailSink()
-    async with smtp_server(handler) as port:
-        yield handler, port
 
 
 @pytest.fixture

@@ -12,16 +12,9 @@ import pytest
 
 from tests import samples
 from tests.service.harness import Service, started
-from tests.service.mail import MailSink, mailing_settings, reply_token, smtp_server
+from tests.service.mail import MailSink, mailing_settings, reply_token
 
 GUARDIAN = "asa.oberg@example.org"
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[tuple[MailSink, int]]:
-    handler = MailSink()
-    async with smtp_server(handler) as port:
-        yield handler, port
 
 
 @pytest.fixture
