@@ -24,6 +24,7 @@ from scheduler.undeliverable import INVITING_KINDS, invitation_undeliverable
 from service import store
 from service.database import Pool
 from service.reply_tokens import Invitee, ReplyTokens
+from service.wakeup import wait_for_any
 
 log = logging.getLogger(__name__)
 
@@ -211,10 +212,7 @@ class DeliveryWorker:
                 await self.deliver_due()
             except Exception:
                 log.exception("delivering messages failed; retrying")
-            waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stopping.wait())]
-            await asyncio.wait(waiters, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            await wait_for_any(self.wake, stopping, seconds=POLL_SECONDS)
 
 
 def letter_id(message_id: str) -> str:

@@ -18,6 +18,7 @@ from scheduler.events import Event, parse_event
 from service import store
 from service.database import Pool
 from service.metrics import Metrics
+from service.wakeup import wait_for_any
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,4 @@ class EventProcessor:
                 await self.drain()
             except Exception:
                 log.exception("applying events failed; retrying")
-            await _wait_any(self.wake, stopping, seconds=POLL_SECONDS)
-
-
-async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+            await wait_for_any(self.wake, stopping, seconds=POLL_SECONDS)

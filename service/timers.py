@@ -30,6 +30,7 @@ from scheduler.timers import DueTimer
 from service.database import Pool
 from service.metrics import Metrics
 from service.store import Connection
+from service.wakeup import wait_for_any
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ class TimerWorker:
             except Exception:
                 log.exception("firing timers failed; retrying")
                 sleep = LONGEST_SLEEP_SECONDS
-            await _wait_any(self.wake, stopping, seconds=sleep)
+            await wait_for_any(self.wake, stopping, seconds=sleep)
 
 
 async def reap_expired_leases(connection: Connection, max_attempts: int) -> int:
@@ -291,12 +292,3 @@ async def overdue_count(connection: Connection, now: datetime, grace: timedelta)
         "select count(*) from timers where state = 'scheduled' and due_at < $1", now - grace
     )
     return count
-
-
-async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
