@@ -9,7 +9,7 @@ compute a date for, so that the rule table shows the whole guideline.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -18,18 +18,6 @@ Days = Annotated[int, Field(ge=0, le=3650)]
 Obligation = Literal["must", "should", "scope"]
 Counting = Literal["calendar", "working"]
 
-DAY_KINDS = (
-    "meeting_within",
-    "urgent_meeting_within",
-    "postal_delay",
-    "invitation_after_discharge",
-    "rsvp_after",
-    "urgent_rsvp_after",
-    "escalation_before_meeting",
-    "urgent_escalation_before_meeting",
-    "followup_call_lead",
-    "consent_expiry_lead",
-)
 DayKind = Literal[
     "meeting_within",
     "urgent_meeting_within",
@@ -42,6 +30,8 @@ DayKind = Literal[
     "followup_call_lead",
     "consent_expiry_lead",
 ]
+# The kinds, as a tuple, for building the kind → model table below.
+DAY_KINDS: tuple[str, ...] = get_args(DayKind)
 DateKind = Literal["followup_date", "action_date", "consent_validity"]
 
 
