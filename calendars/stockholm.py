@@ -31,14 +31,6 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(STOCKHOLM).date()
 
 
-def at_local_time(day: date, clock_time: time) -> datetime:
-    """The aware moment of a wall-clock time on a Stockholm day; a time in the spring gap is refused."""
-    naive = datetime.combine(day, clock_time)
-    if not local_offset_exists(naive):
-        raise ValueError(f"{naive.isoformat()} does not exist in Europe/Stockholm (clocks move forward)")
-    return naive.replace(tzinfo=STOCKHOLM)
-
-
 def start_of_day(day: date) -> datetime:
     """Midnight at the start of a Stockholm day, as an aware moment."""
     return datetime.combine(day, time(0, 0), tzinfo=STOCKHOLM)

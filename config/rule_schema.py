@@ -193,6 +193,3 @@ class FileHeader(Strict):
     inherits: RegionName | None = None
     document: Document
     rules: dict[str, dict[str, object]] = Field(default_factory=dict)
-
-
-HEADER_KEYS = frozenset(FileHeader.model_fields)

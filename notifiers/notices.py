@@ -14,8 +14,6 @@ from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
 from notifiers.templates import NoticeMessage, date_words, render_notice
 from scheduler.case import Case, Meeting, ParticipantInfo
 
-NOTICE_KINDS = ("proposal", "undeliverable")
-
 
 def _who(participant: ParticipantInfo) -> str:
     return (
