@@ -1,10 +1,16 @@
-"""Notices about an invitation to the people who run the meeting: a proposal of another time for the
-organizer, an undeliverable invitation for the coordinator. Plain e-mail without a calendar; they name the
-participant concerned (the recipient invited them) and never the person the case is about."""
+"""Plain e-mail without a calendar: notices about an invitation to the people who run the meeting (a
+proposal of another time for the organizer, an undeliverable invitation for the coordinator), and every
+other plain message the outbox holds. They name the participant concerned (the recipient invited them)
+and never the person the case is about.
+
+An outbox row of kind `notice`, `reminder`, `survey` or `digest` carries `{"notice": "<name>", ...}` in
+its payload; `NOTICES` maps the name to the function that words it from the case as it stands when the
+message leaves."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,31 +59,60 @@ def undeliverable_notice(case: Case, meeting: Meeting, participant: ParticipantI
     )
 
 
-def notice_email(
-    case: Case,
-    meeting: Meeting,
-    participant: ParticipantInfo,
-    payload: Mapping[str, Any],
-    recipient: str,
-    key: str,
-    sender: Sender,
-    now: datetime,
-) -> bytes:
-    """The notice an outbox row's payload describes, as e-mail bytes under the row's stable Message-ID."""
-    kind = payload.get("notice")
-    if kind == "proposal":
-        ends_at = payload.get("ends_at")
-        notice = proposal_notice(
-            case,
-            meeting,
-            participant,
-            datetime.fromisoformat(payload["starts_at"]),
-            datetime.fromisoformat(ends_at) if ends_at else None,
-        )
-    elif kind == "undeliverable":
-        notice = undeliverable_notice(case, meeting, participant)
-    else:
-        raise ValueError(f"unknown notice {kind!r}")
+@dataclass(frozen=True)
+class NoticeSubject:
+    """What a plain message is about, as the delivery worker finds it when the message leaves: the case
+    (None for messages about no single case), the meeting and participant the row names, the row's payload,
+    and the participant's reply page where the row asks for one."""
+
+    case: Case | None
+    meeting: Meeting | None
+    participant: ParticipantInfo | None
+    payload: Mapping[str, Any]
+    reply_page_url: str | None = None
+
+    def require_meeting(self) -> tuple[Case, Meeting, ParticipantInfo]:
+        if self.case is None or self.meeting is None or self.participant is None:
+            raise UnknownNotice("the message's case, meeting or participant no longer exists")
+        return self.case, self.meeting, self.participant
+
+
+class UnknownNotice(ValueError):
+    """The payload names no notice this version can word, or what it is about is gone."""
+
+
+NoticeBuilder = Callable[[NoticeSubject], NoticeMessage]
+
+
+def _proposal(subject: NoticeSubject) -> NoticeMessage:
+    case, meeting, participant = subject.require_meeting()
+    ends_at = subject.payload.get("ends_at")
+    return proposal_notice(
+        case,
+        meeting,
+        participant,
+        datetime.fromisoformat(subject.payload["starts_at"]),
+        datetime.fromisoformat(ends_at) if ends_at else None,
+    )
+
+
+def _undeliverable(subject: NoticeSubject) -> NoticeMessage:
+    return undeliverable_notice(*subject.require_meeting())
+
+
+NOTICES: dict[str, NoticeBuilder] = {"proposal": _proposal, "undeliverable": _undeliverable}
+
+
+def build_notice(subject: NoticeSubject) -> NoticeMessage:
+    """The notice the payload names, worded from what it is about."""
+    builder = NOTICES.get(str(subject.payload.get("notice")))
+    if builder is None:
+        raise UnknownNotice(f"unknown notice {subject.payload.get('notice')!r}")
+    return builder(subject)
+
+
+def notice_email(notice: NoticeMessage, recipient: str, key: str, sender: Sender, now: datetime) -> bytes:
+    """The notice as e-mail bytes under the outbox row's stable Message-ID."""
     envelope = Envelope(
         sender=MailAddress(name="sipvakt", email=sender.mail_from),
         recipient=MailAddress(name="", email=recipient),

@@ -76,7 +76,8 @@ class MeetingMessage:
 class NoticeMessage:
     """A plain message without a calendar (reminders, notices): a headline, paragraphs, maybe one link."""
 
-    case_reference: str
+    # None for a message about no single case (a digest).
+    case_reference: str | None
     headline: str
     paragraphs: tuple[str, ...]
     link_url: str | None = None
@@ -245,9 +246,12 @@ def render_notice(notice: NoticeMessage) -> RenderedMessage:
     label = labels(notice.language)
     headline = clean_line(notice.headline)
     paragraphs = [p for p in (clean_line(paragraph) for paragraph in notice.paragraphs) if p]
-    subject = Template(catalog["notice"]["subject"]).substitute(
-        headline=headline, case_reference=clean_line(notice.case_reference)
-    )
+    if notice.case_reference is None:
+        subject = headline
+    else:
+        subject = Template(catalog["notice"]["subject"]).substitute(
+            headline=headline, case_reference=clean_line(notice.case_reference)
+        )
     link_label = clean_line(notice.link_label or "") or (notice.link_url or "")
     text_link = f"{link_label}: {notice.link_url}\n" if notice.link_url else ""
     html_link = f"<p>{_html_link(notice.link_url, link_label)}</p>" if notice.link_url else ""

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from scheduler.case import Deviation
 
-MessageKind = Literal["request", "update", "cancel", "reminder", "notice"]
+MessageKind = Literal["request", "update", "cancel", "reminder", "notice", "survey", "digest"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class CancelTimers:
 
 @dataclass(frozen=True)
 class QueueMessage:
-    """A message to one recipient; `key` is stable, so queueing it twice sends it once."""
+    """A message to one recipient; `key` is stable, so queueing it twice sends it once. Every kind but the
+    meeting messages (request, update, cancel) is a plain notice: its payload's `notice` names its words."""
 
     key: str
     kind: MessageKind

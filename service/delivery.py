@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from notifiers.compose import Sender, meeting_email, meeting_letter
-from notifiers.notices import notice_email
+from notifiers.notices import NoticeSubject, UnknownNotice, build_notice, notice_email
 from notifiers.transport import PermanentFailure, TemporaryFailure, Transport
 from scheduler.case import Case, Meeting
 from scheduler.clock import Clock
@@ -33,6 +33,9 @@ POLL_SECONDS = 1.0
 MAX_ATTEMPTS = 12
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+# Messages about a meeting that carry its calendar (or go as a letter); every other kind is a plain notice.
+MEETING_KINDS = ("request", "update", "cancel")
+MARK_FAILED = "update outbox set state = 'failed', last_error = $2 where message_id = $1"
 # A message claimed this long ago and still not marked belongs to a process that died while sending.
 STUCK_AFTER = timedelta(minutes=5)
 
@@ -107,26 +110,21 @@ class DeliveryWorker:
         log.info("delivered", extra=extra)
 
     async def _send(self, row: dict[str, Any], now: datetime) -> None:
-        async with self.pool.acquire() as connection:
-            case = await store.load_case(connection, row["case_id"])
+        case = None
+        if row["case_id"] is not None:
+            async with self.pool.acquire() as connection:
+                case = await store.load_case(connection, row["case_id"])
+        if row["kind"] in MEETING_KINDS:
+            await self._send_meeting_message(case, row, now)
+        else:
+            await self._send_notice(case, row, now)
+
+    async def _send_meeting_message(self, case: Case | None, row: dict[str, Any], now: datetime) -> None:
         if case is None or row["meeting_id"] not in case.meetings:
             raise PermanentFailure("the message's case or meeting no longer exists")
         meeting = case.meetings[row["meeting_id"]]
         participant = meeting.participants[row["participant_id"]]
         sequence = int(row["payload"].get("sequence", meeting.sequence))
-        if row["kind"] == "notice":
-            message = notice_email(
-                case,
-                meeting,
-                participant,
-                row["payload"],
-                row["recipient"],
-                row["message_id"],
-                self.sender,
-                now,
-            )
-            await self.transport.send(self.sender.mail_from, row["recipient"], message, row["message_id"])
-            return
         token = await self._reply_token(case, meeting, row, now)
         reply_links = self.reply_tokens.links(token) if self.reply_tokens and token else None
         if row["channel"] == "letter":
@@ -146,6 +144,23 @@ class DeliveryWorker:
             now,
             reply_links,
         )
+        await self.transport.send(self.sender.mail_from, row["recipient"], message, row["message_id"])
+
+    async def _send_notice(self, case: Case | None, row: dict[str, Any], now: datetime) -> None:
+        """A plain message (notice, reminder, survey, digest), worded from the case as it is now."""
+        meeting = case.meetings.get(row["meeting_id"]) if case and row["meeting_id"] else None
+        participant = meeting.participants.get(row["participant_id"]) if meeting else None
+        page_url = None
+        if row["payload"].get("reply_link") and case and meeting and participant and self.reply_tokens:
+            invitee = Invitee(case.case_id, meeting.meeting_id, participant.participant_id)
+            async with self.pool.acquire() as connection:
+                page_url = self.reply_tokens.page_url(await self.reply_tokens.issue(connection, invitee, now))
+        subject = NoticeSubject(case, meeting, participant, row["payload"], page_url)
+        try:
+            notice = build_notice(subject)
+        except UnknownNotice as exc:
+            raise PermanentFailure(str(exc)) from None
+        message = notice_email(notice, row["recipient"], row["message_id"], self.sender, now)
         await self.transport.send(self.sender.mail_from, row["recipient"], message, row["message_id"])
 
     async def _reply_token(
@@ -176,15 +191,15 @@ class DeliveryWorker:
 
     async def _mark_failed(self, row: dict[str, Any], reason: str, now: datetime) -> None:
         """Mark the message failed and, for an invitation, the invitation too, under the case's lock."""
+        if row["case_id"] is None:
+            await self.pool.execute(MARK_FAILED, row["message_id"], reason)
+            log.warning("delivery failed for good", extra={"message_id": row["message_id"], "reason": reason})
+            return
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 "select pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", row["case_id"]
             )
-            await connection.execute(
-                "update outbox set state = 'failed', last_error = $2 where message_id = $1",
-                row["message_id"],
-                reason,
-            )
+            await connection.execute(MARK_FAILED, row["message_id"], reason)
             case = await store.load_case(connection, row["case_id"], for_update=True)
             if case is not None and row["channel"] == "email" and row["participant_id"] is not None:
                 sequence = int(row["payload"].get("sequence", 0))
