@@ -7,6 +7,7 @@ that is unset, from a key file created once in SIPVAKT_DATA_DIR: fine for one ma
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -30,11 +31,25 @@ def load_cipher(secret_key: str | None, data_dir: Path) -> Fernet:
             raise SecretKeyError("SIPVAKT_SECRET_KEY: must be 32 url-safe base64-encoded bytes") from None
     path = data_dir / KEY_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_key_file(path)
+    return Fernet(path.read_bytes().strip())
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key beside the file and link it into place: processes starting together on one data
+    dir then all read the one key that won, never a file still being written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(Fernet.generate_key())
-    return Fernet(path.read_bytes().strip())
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
 
 
 def encrypt(cipher: Fernet, plaintext: str) -> bytes:
