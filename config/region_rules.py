@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from config.rule_schema import Document, Rule, RuleBase, SendWindowRule, Source
 
@@ -41,6 +41,8 @@ class RegionRules:
     chain: tuple[str, ...]
     documents: Mapping[str, Document]
     rules: Mapping[str, ResolvedRule[Rule]]
+    # The `[reminder_policy]` tables of the chain, merged (the region's own file wins).
+    policy_settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def document(self) -> Document:

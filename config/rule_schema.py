@@ -155,6 +155,14 @@ class DateRule(RuleBase):
     kind: DateKind
 
 
+class SurveyRule(RuleBase):
+    """A survey the person (or guardian) is asked to fill in after a new plan and after each follow-up.
+    Without `url` the rule is shown but nothing is sent: the address is the region's to give."""
+
+    kind: Literal["survey"]
+    url: Annotated[str, StringConstraints(pattern=r"^https://[^\s/]+(/\S*)?$", max_length=500)] | None = None
+
+
 class ProcedureRule(RuleBase):
     kind: Literal["procedure"]
 
@@ -167,6 +175,7 @@ Rule = (
     | MeetingLengthRule
     | SendWindowRule
     | DateRule
+    | SurveyRule
     | ProcedureRule
 )
 
@@ -180,6 +189,7 @@ RULE_MODELS: dict[str, type[RuleBase]] = {
     "followup_date": DateRule,
     "action_date": DateRule,
     "consent_validity": DateRule,
+    "survey": SurveyRule,
     "procedure": ProcedureRule,
 }
 
@@ -193,3 +203,5 @@ class FileHeader(Strict):
     inherits: RegionName | None = None
     document: Document
     rules: dict[str, dict[str, object]] = Field(default_factory=dict)
+    # Reminder settings no rule carries (config/reminder_policy.py), checked once the chain is merged.
+    reminder_policy: dict[str, object] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from config.region_rules import RegionRules, ResolvedRule
+from config.reminder_policy import RULE_BACKED, ReminderPolicy, deep_merge, policy_errors, rule_defaults
 from config.rule_schema import RULE_MODELS, Document, FileHeader, Rule
 
 DEFAULT = "default"
@@ -201,7 +202,51 @@ def _resolve(
     own = files[chain[0]].header
     if own is None or len(documents) < len(chain):
         return None
-    return RegionRules(name=chain[0], display_name=own.name, chain=chain, documents=documents, rules=resolved)
+    # Each file is the first of its own chain, so checking only that one reports each mistake once.
+    _check_policy_table(files[chain[0]], own.reminder_policy, problems)
+    settings: dict[str, Any] = {}
+    for name in reversed(chain):
+        header = files[name].header
+        if header is not None:
+            settings = deep_merge(settings, header.reminder_policy)
+    region = RegionRules(
+        name=chain[0],
+        display_name=own.name,
+        chain=chain,
+        documents=documents,
+        rules=resolved,
+        policy_settings=settings,
+    )
+    try:
+        ReminderPolicy.model_validate(rule_defaults(region))
+    except ValidationError as exc:
+        problems.extend(
+            RuleProblem(str(files[chain[0]].path), f"reminder_policy.{error.location}", error.message)
+            for error in policy_errors(exc)
+        )
+        return None
+    return region
+
+
+def _check_policy_table(file: _File, table: Mapping[str, Any], problems: list[RuleProblem]) -> None:
+    """A number that a rule carries is set in that rule, never twice."""
+    for (section, key), kind in RULE_BACKED.items():
+        if isinstance(table.get(section), Mapping) and key in table[section]:
+            problems.append(
+                RuleProblem(
+                    str(file.path),
+                    f"reminder_policy.{section}.{key}",
+                    f"set by the rule of kind '{kind}'; change that rule instead",
+                )
+            )
+    if "working_hours" in table:
+        problems.append(
+            RuleProblem(
+                str(file.path),
+                "reminder_policy.working_hours",
+                "set by the rule of kind 'send_window'; change that rule instead",
+            )
+        )
 
 
 def _override(
