@@ -20,6 +20,7 @@ InvitationStatus = Literal[
 DeadlineStatus = Literal["pending", "met", "missed"]
 DeviationKind = Literal["no_response", "no_show", "action_not_done", "late"]
 ReminderStatus = Literal["scheduled", "sent", "cancelled"]
+ReminderKind = Literal["rsvp", "followup_call", "consent_expiry", "turns_18", "action_due", "deviation"]
 
 
 class Model(BaseModel):
@@ -92,6 +93,7 @@ class Meeting(Model):
     followup_on: date | None = None
     notice_days: int | None = None
     notice_ok: bool | None = None
+    survey_sent_at: datetime | None = None
 
 
 class ActionItem(Model):
@@ -130,11 +132,15 @@ class Deviation(Model):
 
 
 class Reminder(Model):
+    """A reminder planned, sent or called off. `key` says what it is about (kind, meeting, participant,
+    action or deviation, and which of a series), so planning again finds it."""
+
     key: str
-    kind: str
+    kind: ReminderKind
     due_at: datetime
     to: str
     status: ReminderStatus = "scheduled"
+    sent_at: datetime | None = None
 
 
 class Case(Model):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from calendars.stockholm import local_date
+from config.reminder_policy import PolicyOverrides
 from scheduler.case import (
     ActionItem,
     Case,
@@ -47,9 +48,12 @@ from scheduler.events import (
 
 
 class Planner(Protocol):
-    """Recomputes a case's deadlines and warnings and says which timers they need."""
+    """Brings a case up to date (deadlines, warnings, escalations, reminders) and says what to write and
+    send with it; `with_overrides` gives the planner under one case's reminder policy overrides."""
 
     def refresh(self, case: Case, now: datetime) -> list[Effect]: ...
+
+    def with_overrides(self, overrides: PolicyOverrides) -> Planner: ...
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,26 @@
-"""Keeping a case's deadlines current: recompute them after every change and arm a timer for each one
-still pending, so that a deadline passing unmet is noticed when it passes, not at the next event."""
+"""Keeping a case current after every change: its deadlines, warnings, escalations, deviations and
+reminders, and a timer for each moment ahead at which something will be due, so that a deadline passing
+unmet or a reminder falling due is acted on at that moment, not at the next event."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from calendars.stockholm import end_of_day
 from calendars.workdays import WorkingCalendar
+from config.region_rules import RegionRules
+from config.reminder_policy import NO_OVERRIDES, PolicyOverrides, ReminderPolicy, apply_to_rules, resolve
 from config.rules import RuleBook
-from scheduler.case import Case, Deadline
+from scheduler.case import Case, Deadline, Warning
 from scheduler.deadline_report import DeadlineReport
 from scheduler.deadlines import compute_deadlines
 from scheduler.deviations import record_deviation
 from scheduler.effects import CancelTimers, Effect, SetTimer
+from scheduler.escalation import actions_not_done, escalate_unanswered
+from scheduler.reminders import plan_reminders, schedule_reminders
+from scheduler.send_times import SendTimes
+from scheduler.survey import survey_messages
 
 DEADLINE_TIMER_PREFIX = "deadline:"
 
@@ -21,19 +29,49 @@ def deadline_timer_key(deadline: Deadline) -> str:
     return f"{DEADLINE_TIMER_PREFIX}{deadline.kind}:{deadline.meeting_id or deadline.action_id or ''}"
 
 
+@dataclass(frozen=True)
+class CaseRules:
+    """A case's region rules with its reminder policy applied, and the policy itself."""
+
+    rules: RegionRules
+    policy: ReminderPolicy
+    warnings: tuple[Warning, ...]
+
+
 class DeadlinePlanner:
-    def __init__(self, rulebook: RuleBook, calendar: WorkingCalendar) -> None:
+    def __init__(
+        self, rulebook: RuleBook, calendar: WorkingCalendar, overrides: PolicyOverrides = NO_OVERRIDES
+    ) -> None:
         self.rulebook = rulebook
         self.calendar = calendar
+        self.overrides = overrides
+
+    def with_overrides(self, overrides: PolicyOverrides) -> DeadlinePlanner:
+        """The same planner under the reminder policy overrides of one case and its region."""
+        return DeadlinePlanner(self.rulebook, self.calendar, overrides)
+
+    def case_rules(self, case: Case) -> CaseRules:
+        region = self.rulebook.region(case.region)
+        resolved = resolve(region, self.overrides)
+        warnings = tuple(
+            Warning(
+                kind="reminder_policy_ignored",
+                message=f"The {layer} reminder policy no longer fits the policy under it and is not"
+                " applied; set it again.",
+            )
+            for layer in resolved.ignored
+        )
+        return CaseRules(apply_to_rules(region, resolved.policy), resolved.policy, warnings)
 
     def report(self, case: Case, now: datetime) -> DeadlineReport:
-        return compute_deadlines(case, self.rulebook.region(case.region), self.calendar, now)
+        return compute_deadlines(case, self.case_rules(case).rules, self.calendar, now)
 
     def refresh(self, case: Case, now: datetime) -> list[Effect]:
-        """Write the case's current deadlines, warnings and notices into it; return the timers they need."""
-        report = self.report(case, now)
+        """Bring the case up to date at `now`; return what must be written and sent with it."""
+        case_rules = self.case_rules(case)
+        report = compute_deadlines(case, case_rules.rules, self.calendar, now)
         case.deadlines = list(report.deadlines)
-        case.warnings = list(report.warnings)
+        case.warnings = [*report.warnings, *case_rules.warnings]
         for meeting_id, times in report.meetings.items():
             meeting = case.meetings.get(meeting_id)
             if meeting is not None:
@@ -41,9 +79,22 @@ class DeadlinePlanner:
                 meeting.notice_ok = times.notice_ok
         if case.status == "closed":
             return []
+        hours = case_rules.policy.working_hours
+        send = SendTimes(self.calendar, hours.start, hours.end, case.urgent)
+        effects = escalate_unanswered(case, report, send, now)
+        effects.extend(actions_not_done(case, report, now))
+        effects.extend(self._late(case, now))
+        effects.extend(survey_messages(case, case_rules.rules, now))
+        planned = plan_reminders(case, report, case_rules.policy, send, self.calendar, now)
+        effects.extend(schedule_reminders(case, planned, send, now))
+        effects.extend(self._deadline_timers(case))
+        return effects
+
+    def _late(self, case: Case, now: datetime) -> list[Effect]:
         # A missed must is a deviation whenever it is noticed: when its timer fires, or when an event
-        # arrives first (after downtime, or because the thing was done late). Its id makes it once.
-        effects: list[Effect] = [
+        # arrives first (after downtime, or because the thing was done late). Its id makes it once. An
+        # action's missed day is `action_not_done` instead.
+        return [
             record_deviation(
                 case,
                 "late",
@@ -53,10 +104,12 @@ class DeadlinePlanner:
                 rule=deadline.rule,
             )
             for deadline in case.deadlines
-            if deadline.status == "missed" and deadline.must
+            if deadline.status == "missed" and deadline.must and deadline.kind != "action_due"
         ]
+
+    def _deadline_timers(self, case: Case) -> list[Effect]:
         # Re-arming every pending deadline after cancelling all of them drops the ones that went away.
-        effects.append(CancelTimers(prefix=DEADLINE_TIMER_PREFIX))
+        effects: list[Effect] = [CancelTimers(prefix=DEADLINE_TIMER_PREFIX)]
         for deadline in case.deadlines:
             if deadline.status == "pending":
                 effects.append(

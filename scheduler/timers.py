@@ -6,7 +6,8 @@ and carries out its effects. A timer may fire more than once if a process dies b
 (at least once), so a handler works out what is due from the case as it is now, and records what it finds
 under ids derived from what it is about.
 
-A new kind of timer (reminders, escalations) is one more function in `HANDLERS`.
+Deadlines, reminders and escalations all fire the same recompute; a new kind of work is one more entry in
+`HANDLERS`.
 """
 
 from __future__ import annotations
@@ -53,13 +54,18 @@ class Fired:
 TimerHandler = Callable[[Case | None, DueTimer, TimerContext], Fired]
 
 
-def deadline_passed(case: Case | None, timer: DueTimer, ctx: TimerContext) -> Fired:
-    """A deadline's day is over: recompute the deadlines, so that an unmet one turns `missed`; the planner
-    records a `late` deviation for every missed deadline whose rule is a must."""
+def bring_up_to_date(case: Case | None, timer: DueTimer, ctx: TimerContext) -> Fired:
+    """Something the case waits for is due: recompute the case at this moment. An unmet deadline turns
+    `missed` (a must: a `late` deviation), silent invitations are escalated, due reminders are sent. What
+    is due is worked out from the case, not from the timer, so a repeated firing finds nothing more to do."""
     if case is None or case.status == "closed":
         return Fired()
     changed = case.model_copy(deep=True)
     return Fired(changed, ctx.planner.refresh(changed, ctx.now))
 
 
-HANDLERS: Mapping[str, TimerHandler] = {DEADLINE_KIND: deadline_passed}
+# Every kind recomputes the whole case; the kinds tell the timers apart in the table and in metrics.
+# `replan` is armed for every open case of a region whose reminder policy changed.
+HANDLERS: Mapping[str, TimerHandler] = dict.fromkeys(
+    (DEADLINE_KIND, "reminder", "escalation", "replan"), bring_up_to_date
+)

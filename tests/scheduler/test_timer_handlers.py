@@ -11,7 +11,7 @@ from config.rules import load_rulebook
 from scheduler.case import Case
 from scheduler.effects import RecordDeviation, SetTimer
 from scheduler.planning import DeadlinePlanner
-from scheduler.timers import HANDLERS, DueTimer, Fired, TimerContext, deadline_passed
+from scheduler.timers import HANDLERS, DueTimer, Fired, TimerContext, bring_up_to_date
 from tests.scheduler.builders import add_meeting, at, make_case
 
 PLANNER = DeadlinePlanner(load_rulebook(Path(__file__).resolve().parents[2] / "config"), WorkingCalendar())
@@ -107,4 +107,4 @@ def test_a_closed_or_unknown_case_is_left_alone() -> None:
 
 
 def test_the_registry_knows_deadline_timers() -> None:
-    assert HANDLERS["deadline"] is deadline_passed
+    assert HANDLERS["deadline"] is bring_up_to_date
