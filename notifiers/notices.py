@@ -9,22 +9,16 @@ message leaves."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from notifiers.compose import Sender, message_id
 from notifiers.datefmt import format_moment, format_span
 from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
+from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
+from notifiers.reminder_notices import REMINDER_NOTICES
 from notifiers.templates import NoticeMessage, date_words, render_notice
 from scheduler.case import Case, Meeting, ParticipantInfo
-
-
-def _who(participant: ParticipantInfo) -> str:
-    return (
-        f"{participant.name} ({participant.organisation})" if participant.organisation else participant.name
-    )
 
 
 def proposal_notice(
@@ -36,7 +30,7 @@ def proposal_notice(
         case_reference=case.case_id,
         headline="Förslag på ny tid för SIP-möte",
         paragraphs=(
-            f"{_who(participant)} föreslår en annan tid för SIP-mötet "
+            f"{who(participant)} föreslår en annan tid för SIP-mötet "
             f"{format_span(meeting.starts_at, meeting.ends_at, words)}.",
             f"Föreslagen tid: {proposed}.",
             "Mötet är inte flyttat. Ska tiden ändras, gör det i ärendesystemet: då får alla en uppdaterad "
@@ -51,34 +45,12 @@ def undeliverable_notice(case: Case, meeting: Meeting, participant: ParticipantI
         case_reference=case.case_id,
         headline="Kallelsen kunde inte levereras",
         paragraphs=(
-            f"Kallelsen till {_who(participant)} för SIP-mötet "
+            f"Kallelsen till {who(participant)} för SIP-mötet "
             f"{format_span(meeting.starts_at, meeting.ends_at, words)} kunde inte levereras till "
             f"{participant.email or 'den angivna adressen'}. Mottagarens server tar inte emot den.",
             "Kontakta deltagaren på annat sätt, eller rätta adressen och kalla på nytt.",
         ),
     )
-
-
-@dataclass(frozen=True)
-class NoticeSubject:
-    """What a plain message is about, as the delivery worker finds it when the message leaves: the case
-    (None for messages about no single case), the meeting and participant the row names, the row's payload,
-    and the participant's reply page where the row asks for one."""
-
-    case: Case | None
-    meeting: Meeting | None
-    participant: ParticipantInfo | None
-    payload: Mapping[str, Any]
-    reply_page_url: str | None = None
-
-    def require_meeting(self) -> tuple[Case, Meeting, ParticipantInfo]:
-        if self.case is None or self.meeting is None or self.participant is None:
-            raise UnknownNotice("the message's case, meeting or participant no longer exists")
-        return self.case, self.meeting, self.participant
-
-
-class UnknownNotice(ValueError):
-    """The payload names no notice this version can word, or what it is about is gone."""
 
 
 NoticeBuilder = Callable[[NoticeSubject], NoticeMessage]
@@ -100,7 +72,11 @@ def _undeliverable(subject: NoticeSubject) -> NoticeMessage:
     return undeliverable_notice(*subject.require_meeting())
 
 
-NOTICES: dict[str, NoticeBuilder] = {"proposal": _proposal, "undeliverable": _undeliverable}
+NOTICES: dict[str, NoticeBuilder] = {
+    "proposal": _proposal,
+    "undeliverable": _undeliverable,
+    **REMINDER_NOTICES,
+}
 
 
 def build_notice(subject: NoticeSubject) -> NoticeMessage:
