@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from notifiers.compose import Sender, meeting_email, meeting_letter
-from notifiers.notices import NoticeSubject, UnknownNotice, build_notice, notice_email
+from notifiers.notice_subject import NoticeSubject, UnknownNotice
+from notifiers.notices import build_notice, notice_email
 from notifiers.transport import PermanentFailure, TemporaryFailure, Transport
 from scheduler.case import Case, Meeting
 from scheduler.clock import Clock

@@ -8,8 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
 from service.openapi_letters import letter_and_reply_paths
+from service.openapi_policies import policy_paths
 from service.views import CaseView
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -35,7 +37,7 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [CaseView, EventStatusView, *DATA_MODELS.values()]
+    models: list[type[BaseModel]] = [CaseView, EventStatusView, ReminderPolicy, *DATA_MODELS.values()]
     _, schemas = models_json_schema(
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
     )
@@ -170,5 +172,6 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **letter_and_reply_paths(),
+            **policy_paths(),
         },
     }

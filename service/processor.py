@@ -15,7 +15,7 @@ from datetime import datetime
 from scheduler.clock import Clock
 from scheduler.decide import Applied, Context, Planner, Rejected, Waiting, decide
 from scheduler.events import Event, parse_event
-from service import store
+from service import policies, store
 from service.database import Pool
 from service.metrics import Metrics
 from service.wakeup import wait_for_any
@@ -71,7 +71,12 @@ class EventProcessor:
             now = await self.clock.now()
             event = parse_event(event_row["payload"])
             case = await store.load_case(connection, event.case_id, for_update=True)
-            context = Context(now=now, integration_id=event_row["integration_id"], planner=self.planner)
+            overrides = await policies.overrides_for_event(connection, case, event)
+            context = Context(
+                now=now,
+                integration_id=event_row["integration_id"],
+                planner=self.planner.with_overrides(overrides),
+            )
             decision = decide(case, event, context)
             state = await self._record(connection, event_row["event_id"], event, decision, now)
             self.metrics.observe_applied(state, now - event_row["received_at"])

@@ -8,7 +8,7 @@ from datetime import datetime
 from scheduler import timers
 from scheduler.decide import Planner
 from scheduler.timers import DueTimer, TimerContext
-from service import store
+from service import policies, store
 from service.store import Connection
 from service.timers import TimerHandler
 
@@ -23,7 +23,12 @@ class CaseTimerHandler:
 
     async def __call__(self, connection: Connection, timer: DueTimer, now: datetime) -> None:
         case = await store.load_case(connection, timer.case_id, for_update=True)
-        fired = self.handle(case, timer, TimerContext(now=now, planner=self.planner))
+        planner = self.planner
+        if case is not None:
+            planner = planner.with_overrides(
+                await policies.overrides_for(connection, case.region, case.case_id)
+            )
+        fired = self.handle(case, timer, TimerContext(now=now, planner=planner))
         if fired.case is not None:
             await store.save_case(connection, fired.case, now)
             await store.carry_out(connection, fired.case, fired.effects, now)

@@ -1,0 +1,91 @@
+"""Whole cases under the test clock: push events at their moments, walk the clock from one due timer to
+the next, and read back what happened on which day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from calendars.stockholm import STOCKHOLM
+from tests.service.harness import Service
+
+
+@dataclass(frozen=True)
+class Happening:
+    """One thing sipvakt did, at a Stockholm wall-clock time: a message left, a deviation was recorded."""
+
+    at: str
+    what: str
+    to: str
+
+    def __str__(self) -> str:
+        return f"{self.at} {self.what} -> {self.to}"
+
+
+async def move_clock(service: Service, to: datetime) -> None:
+    response = await service.client.post("/v1/test-clock", json={"now": to.isoformat()})
+    assert response.status == 200, await response.text()
+
+
+async def walk(service: Service, until: datetime) -> None:
+    """Move the clock to `until` through every timer due on the way, each at its own moment, so that what
+    a timer does happens when it would in real time."""
+    while True:
+        now = await service.runtime.clock.now()
+        due: datetime | None = await service.runtime.pool.fetchval(
+            "select min(due_at) from timers where state = 'scheduled' and due_at > $1", now
+        )
+        step = until if due is None or due > until else due
+        await move_clock(service, step)
+        if step >= until:
+            return
+
+
+async def push_at(service: Service, body: dict[str, Any]) -> None:
+    """Walk the clock to the event's moment, then push it and let it apply."""
+    await walk(service, datetime.fromisoformat(body["occurred_at"]))
+    response = await service.push(body)
+    assert response.status == 202, await response.text()
+    await service.settle()
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+async def happenings(service: Service, case_id: str) -> list[Happening]:
+    """Every message queued for the case and every deviation recorded, in order of time."""
+    pool = service.runtime.pool
+    messages = await pool.fetch(
+        "select created_at, kind, channel, recipient, payload from outbox where case_id = $1", case_id
+    )
+    deviations = await pool.fetch(
+        "select detected_at, kind, participant_id, action_id from deviations where case_id = $1", case_id
+    )
+    found = [
+        Happening(_local(row["created_at"]), _message_label(row["kind"], row["payload"]), _short(row))
+        for row in messages
+    ]
+    found.extend(
+        Happening(
+            _local(row["detected_at"]),
+            f"deviation {row['kind']}",
+            row["participant_id"] or row["action_id"] or "-",
+        )
+        for row in deviations
+    )
+    return sorted(found, key=lambda h: (h.at, h.what, h.to))
+
+
+def _message_label(kind: str, payload: dict[str, Any]) -> str:
+    if kind == "reminder":
+        return f"reminder {payload['reminder']}"
+    if kind == "notice":
+        return f"notice {payload['notice']}"
+    return kind
+
+
+def _short(row: Any) -> str:
+    recipient: str = row["recipient"]
+    return recipient.split("@")[0] if row["channel"] == "email" else "letter"
