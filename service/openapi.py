@@ -10,6 +10,8 @@ from pydantic.json_schema import models_json_schema
 
 from scheduler.events import DATA_MODELS
 from service.openapi_letters import letter_and_reply_paths
+from service.openapi_reports import report_paths
+from service.reports import REPORT_MODELS
 from service.views import CaseView
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -35,7 +37,7 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [CaseView, EventStatusView, *DATA_MODELS.values()]
+    models: list[type[BaseModel]] = [CaseView, EventStatusView, *REPORT_MODELS, *DATA_MODELS.values()]
     _, schemas = models_json_schema(
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
     )
@@ -170,5 +172,6 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **letter_and_reply_paths(),
+            **report_paths(),
         },
     }
