@@ -12,6 +12,8 @@ from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
 from service.openapi_letters import letter_and_reply_paths
 from service.openapi_policies import policy_paths
+from service.openapi_reports import report_paths
+from service.reports import REPORT_MODELS
 from service.views import CaseView
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -37,7 +39,13 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [CaseView, EventStatusView, ReminderPolicy, *DATA_MODELS.values()]
+    models: list[type[BaseModel]] = [
+        CaseView,
+        EventStatusView,
+        ReminderPolicy,
+        *REPORT_MODELS,
+        *DATA_MODELS.values(),
+    ]
     _, schemas = models_json_schema(
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
     )
@@ -173,5 +181,6 @@ def openapi_document() -> dict[str, Any]:
             },
             **letter_and_reply_paths(),
             **policy_paths(),
+            **report_paths(),
         },
     }

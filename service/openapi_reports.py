@@ -1,0 +1,76 @@
+"""OpenAPI paths of the deviation listing and the yearly summary; their schemas come from service.reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.reports import DEFAULT_LIMIT, DEVIATION_KINDS, FIRST_YEAR, LAST_YEAR, MAX_LIMIT
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
+
+
+def _json(description: str, model: str) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{model}"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _query(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def report_paths() -> dict[str, Any]:
+    return {
+        "/v1/deviations": {
+            "get": {
+                "summary": "Deviations of the cases in the token's scope, oldest first",
+                "security": _BEARER,
+                "parameters": [
+                    _query(
+                        "region", "only this region (one outside the token's scope: none)", {"type": "string"}
+                    ),
+                    _query(
+                        "since",
+                        "detected at or after this RFC 3339 time, or from the start of this Stockholm day",
+                        {"type": "string", "examples": ["2026-12-01", "2026-12-01T08:00:00+01:00"]},
+                    ),
+                    _query("kind", "only this kind", {"enum": list(DEVIATION_KINDS)}),
+                    _query(
+                        "limit",
+                        "page size",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                    ),
+                    _query("after", "the `next` of the previous page", {"type": "string"}),
+                ],
+                "responses": {
+                    "200": _json("One page of deviations", "DeviationPage"),
+                    "400": _problem("Bad or unknown parameters, each listed in errors"),
+                    "401": _problem("No valid token"),
+                },
+            }
+        },
+        "/v1/reports/summary": {
+            "get": {
+                "summary": "One region's counts for a calendar year (Europe/Stockholm) in the token's scope",
+                "security": _BEARER,
+                "parameters": [
+                    _query("region", "a region with a rule file", {"type": "string"}, required=True),
+                    _query(
+                        "year",
+                        "the calendar year",
+                        {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR},
+                        required=True,
+                    ),
+                ],
+                "responses": {
+                    "200": _json("The counts", "YearSummary"),
+                    "400": _problem("Region or year missing, unknown or out of range, each listed in errors"),
+                    "401": _problem("No valid token"),
+                },
+            }
+        },
+    }

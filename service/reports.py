@@ -1,0 +1,347 @@
+"""Read endpoints across cases: `GET /v1/deviations` and the yearly `GET /v1/reports/summary`.
+
+Both see exactly the cases the token sees (its regions, its organisations, its integration), filtered in
+SQL, and both read years and days in Europe/Stockholm. A bad query is refused with every bad parameter
+listed at once; a parameter's value is never repeated back, since a caller may have put anything in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, get_args
+
+import asyncpg
+from aiohttp import web
+from multidict import MultiMapping
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+
+from calendars.stockholm import local_date, parse_moment, start_of_day
+from scheduler.case import Case, DeviationKind
+from service.access import EVERYTHING, Principal
+from service.api import READERS, authorize
+from service.context import runtime
+from service.problems import Problem
+
+DEVIATION_KINDS: tuple[DeviationKind, ...] = get_args(DeviationKind)
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+# RFC 3339 date-time (the offset is required) or a plain date; fromisoformat alone accepts far more.
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_DIGITS = re.compile(r"\d{1,9}", re.ASCII)
+_YEAR = re.compile(r"\d{4}", re.ASCII)
+_CURSOR = TypeAdapter(tuple[AwareDatetime, str])
+
+
+class DeviationItem(BaseModel):
+    deviation_id: str
+    case_id: str
+    region: str
+    kind: DeviationKind
+    detected_at: datetime
+    meeting_id: str | None
+    participant_id: str | None
+    action_id: str | None
+    rule: str | None = Field(description="the rule whose missed deadline made a `late` deviation")
+
+
+class DeviationPage(BaseModel):
+    deviations: list[DeviationItem]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class DeviationCounts(BaseModel):
+    """Every kind is always present, 0 when none, so a report needs no key checks."""
+
+    no_response: int
+    no_show: int
+    action_not_done: int
+    late: int
+
+
+class KvaCounts(BaseModel):
+    AUI24: int = Field(description="SIPs made: held `initial` meetings in the year")
+    AUI25: int = Field(
+        description="SIPs made after discharge: of those, the ones of a case with a discharge notice that"
+        " starts at or after the notice"
+    )
+    AW010: int = Field(description="SIP follow-ups: held `followup` meetings in the year")
+
+
+class YearSummary(BaseModel):
+    region: str
+    year: int
+    cases_opened: int
+    meetings_held: int
+    followups_held: int
+    deviations: DeviationCounts
+    kva: KvaCounts
+
+
+REPORT_MODELS: tuple[type[BaseModel], ...] = (DeviationPage, YearSummary)
+
+
+@dataclass
+class YearTally:
+    """Counts of one Stockholm calendar year from case documents, one case at a time; no I/O, so each
+    counting rule is here and nowhere else."""
+
+    year: int
+    cases_opened: int = 0
+    initial_held: int = 0
+    initial_after_discharge: int = 0
+    followups_held: int = 0
+
+    def add(self, case: Case) -> None:
+        if local_date(case.opened_at).year == self.year:
+            self.cases_opened += 1
+        for meeting in case.meetings.values():
+            if meeting.status != "held" or local_date(meeting.starts_at).year != self.year:
+                continue
+            if meeting.kind == "followup":
+                self.followups_held += 1
+                continue
+            self.initial_held += 1
+            notice = case.discharge_notice_at
+            if notice is not None and meeting.starts_at >= notice:
+                self.initial_after_discharge += 1
+
+    def summary(self, region: str, deviations: dict[str, int]) -> YearSummary:
+        return YearSummary(
+            region=region,
+            year=self.year,
+            cases_opened=self.cases_opened,
+            meetings_held=self.initial_held + self.followups_held,
+            followups_held=self.followups_held,
+            deviations=DeviationCounts(**{kind: deviations.get(kind, 0) for kind in DEVIATION_KINDS}),
+            kva=KvaCounts(
+                AUI24=self.initial_held, AUI25=self.initial_after_discharge, AW010=self.followups_held
+            ),
+        )
+
+
+@dataclass
+class _Where:
+    """A WHERE clause built condition by condition, numbering its parameters as it goes."""
+
+    conditions: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+
+    def add(self, condition: str, *values: Any) -> None:
+        """`condition` names its values {0}, {1}…; they become $n placeholders."""
+        first = len(self.args) + 1
+        self.args.extend(values)
+        self.conditions.append(condition.format(*(f"${first + i}" for i in range(len(values)))))
+
+    def scope(self, principal: Principal) -> None:
+        """The cases (alias `c`) the principal sees, as `Principal.sees` decides for one case."""
+        if principal.role == "admin":
+            return
+        if principal.integration_id is not None:
+            self.add("c.integration_id = {0}", principal.integration_id)
+        regions = principal.region_filter()
+        if regions is not None:
+            self.add("c.region = any({0}::text[])", regions)
+        if EVERYTHING not in principal.organisations:
+            self.add("c.organisations && {0}::text[]", sorted(principal.organisations))
+
+    def sql(self) -> str:
+        return " and ".join(self.conditions) or "true"
+
+
+class _Query:
+    """The query string of one request, read parameter by parameter; every error is kept, none raised."""
+
+    def __init__(self, query: MultiMapping[str], known: tuple[str, ...]) -> None:
+        self.query = query
+        self.errors: list[dict[str, Any]] = [
+            {"loc": ["query", name], "msg": "unknown parameter; known: " + ", ".join(known)}
+            for name in dict.fromkeys(query)
+            if name not in known
+        ]
+
+    def fail(self, name: str, msg: str) -> None:
+        self.errors.append({"loc": ["query", name], "msg": msg})
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        values = self.query.getall(name, [])
+        if not values:
+            if required:
+                self.fail(name, "required")
+            return None
+        if len(values) > 1:
+            self.fail(name, "given more than once")
+            return None
+        if not values[0]:
+            self.fail(name, "required" if required else "empty; leave the parameter out to not filter")
+            return None
+        return values[0]
+
+    def region(self, names: list[str], *, required: bool = False) -> str | None:
+        value = self.text("region", required=required)
+        if value is not None and value not in names:
+            self.fail("region", "no rule file for this region; known: " + ", ".join(names))
+            return None
+        return value
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise Problem(
+                400,
+                "invalid-query",
+                f"the query has {len(self.errors)} error(s)",
+                errors=self.errors,
+            )
+
+
+def _since(query: _Query) -> datetime | None:
+    """An RFC 3339 time with offset, or a plain date: the start of that day in Stockholm."""
+    value = query.text("since")
+    if value is None:
+        return None
+    try:
+        # In UTC here, so that a time the database cannot hold is this parameter's error, not a crash.
+        if _DATE.fullmatch(value):
+            return start_of_day(date.fromisoformat(value)).astimezone(UTC)
+        if _MOMENT.fullmatch(value):
+            return parse_moment(value).astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    hint = " (a '+' in a query string reads as a space: write it as %2B)" if " " in value else ""
+    query.fail("since", "must be an RFC 3339 time with offset or a date YYYY-MM-DD" + hint)
+    return None
+
+
+def _kind(query: _Query) -> str | None:
+    value = query.text("kind")
+    if value is not None and value not in DEVIATION_KINDS:
+        query.fail("kind", "must be one of " + ", ".join(DEVIATION_KINDS))
+        return None
+    return value
+
+
+def _limit(query: _Query) -> int:
+    value = query.text("limit")
+    if value is None:
+        return DEFAULT_LIMIT
+    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
+        query.fail("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        return DEFAULT_LIMIT
+    return int(value)
+
+
+def encode_cursor(detected_at: datetime, deviation_id: str) -> str:
+    """The position after one deviation in (detected_at, deviation_id) order; opaque to callers."""
+    raw = json.dumps([detected_at.isoformat(), deviation_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(query: _Query) -> tuple[datetime, str] | None:
+    value = query.text("after")
+    if value is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        detected_at, deviation_id = _CURSOR.validate_json(raw)
+        return detected_at.astimezone(UTC), deviation_id
+    except (binascii.Error, ValueError, OverflowError, ValidationError):
+        query.fail("after", "not a cursor this endpoint gave as `next`")
+        return None
+
+
+async def list_deviations(request: web.Request) -> web.Response:
+    """`GET /v1/deviations`: one page of the deviations in scope, in (detected_at, deviation_id) order."""
+    principal = await authorize(request, *READERS)
+    rt = runtime(request)
+    query = _Query(request.query, ("region", "since", "kind", "limit", "after"))
+    region = query.region(rt.rulebook.names())
+    since, kind, limit, after = _since(query), _kind(query), _limit(query), _after(query)
+    query.raise_if_any()
+
+    where = _Where()
+    # Region and integration are copied onto each deviation (indexed there); organisations are read from
+    # the case, because a case gains organisations after a deviation is recorded and GET /v1/cases shows
+    # the deviation to every one of them.
+    where.scope(principal)
+    if region is not None:
+        where.add("d.region = {0}", region)
+    if since is not None:
+        where.add("d.detected_at >= {0}", since)
+    if kind is not None:
+        where.add("d.kind = {0}", kind)
+    if after is not None:
+        where.add("(d.detected_at, d.deviation_id) > ({0}, {1})", *after)
+    # One row more than asked for tells whether there is a next page.
+    rows = await rt.pool.fetch(
+        "select d.deviation_id, d.case_id, d.region, d.kind, d.detected_at, d.meeting_id,"
+        " d.participant_id, d.action_id, d.rule from deviations d join cases c using (case_id)"
+        f" where {where.sql()} order by d.detected_at, d.deviation_id limit ${len(where.args) + 1}",
+        *where.args,
+        limit + 1,
+    )
+    page = [DeviationItem.model_validate(dict(row)) for row in rows[:limit]]
+    last = page[-1] if len(rows) > limit else None
+    body = DeviationPage(
+        deviations=page, next=encode_cursor(last.detected_at, last.deviation_id) if last else None
+    )
+    return web.json_response(body.model_dump(mode="json"))
+
+
+async def year_summary(request: web.Request) -> web.Response:
+    """`GET /v1/reports/summary`: one region's counts for one Stockholm year, over the cases in scope."""
+    principal = await authorize(request, *READERS)
+    rt = runtime(request)
+    query = _Query(request.query, ("region", "year"))
+    region = query.region(rt.rulebook.names(), required=True)
+    year = _year(query)
+    query.raise_if_any()
+    assert region is not None and year is not None
+
+    tally = YearTally(year)
+    cases = _Where()
+    cases.scope(principal)
+    cases.add("c.region = {0}", region)
+    deviations = _Where()
+    deviations.scope(principal)
+    deviations.add("d.region = {0}", region)
+    deviations.add(
+        "d.detected_at >= {0} and d.detected_at < {1}",
+        start_of_day(date(year, 1, 1)),
+        start_of_day(date(year + 1, 1, 1)),
+    )
+    # One snapshot for both reads, so the counts agree with each other while events keep arriving.
+    async with (
+        rt.pool.acquire() as connection,
+        connection.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        # A cursor, so that a region's whole history passes through one case at a time.
+        async for row in connection.cursor(f"select c.state from cases c where {cases.sql()}", *cases.args):
+            tally.add(Case.model_validate(row["state"]))
+        counts: list[asyncpg.Record] = await connection.fetch(
+            "select d.kind, count(*) as n from deviations d join cases c using (case_id)"
+            f" where {deviations.sql()} group by d.kind",
+            *deviations.args,
+        )
+    summary = tally.summary(region, {row["kind"]: row["n"] for row in counts})
+    return web.json_response(summary.model_dump(mode="json"))
+
+
+def _year(query: _Query) -> int | None:
+    value = query.text("year", required=True)
+    if value is None:
+        return None
+    if not _YEAR.fullmatch(value) or not FIRST_YEAR <= int(value) <= LAST_YEAR:
+        query.fail("year", f"must be a year of four digits from {FIRST_YEAR} to {LAST_YEAR}")
+        return None
+    return int(value)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/deviations", list_deviations)
+    app.router.add_get("/v1/reports/summary", year_summary)
