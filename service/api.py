@@ -13,7 +13,7 @@ from service import access
 from service.access import Principal, Role
 from service.context import runtime
 from service.problems import Problem
-from service.testclock import ClockMovedBack, move_test_clock, settle
+from service.testclock import Backlog, ClockMovedBack, move_test_clock, settle
 from service.views import case_view
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,11 @@ async def post_test_clock(request: web.Request) -> web.Response:
     except ValidationError as exc:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_input=False)]
         raise Problem(400, "invalid-clock", 'send {"now": "<RFC 3339 time>"}', errors=errors) from None
+    # Work accepted before the move happens at the time it was accepted: an event pushed just before is
+    # applied at the old time, not at the new one.
+    before = await settle(rt.pool, await rt.clock.now(), SETTLE_TIMEOUT_SECONDS)
+    if not before.empty:
+        raise _unsettled(before, "work due before the move is still pending; the clock was not moved")
     try:
         now = await move_test_clock(rt.pool, move.now)
     except ClockMovedBack as exc:
@@ -123,15 +128,14 @@ async def post_test_clock(request: web.Request) -> web.Response:
         ) from None
     left = await settle(rt.pool, now, SETTLE_TIMEOUT_SECONDS)
     if not left.empty:
-        raise Problem(
-            504,
-            "clock-not-settled",
-            "work due by the new time is still pending",
-            events=left.events,
-            timers=left.timers,
-            messages=left.messages,
-        )
+        raise _unsettled(left, "work due by the new time is still pending")
     return web.json_response({"now": _iso(now)})
+
+
+def _unsettled(left: Backlog, detail: str) -> Problem:
+    return Problem(
+        504, "clock-not-settled", detail, events=left.events, timers=left.timers, messages=left.messages
+    )
 
 
 def _iso(moment: datetime) -> str:
