@@ -72,8 +72,11 @@ def _rsvp(
         if meeting.status != "scheduled" or meeting.starts_at <= now or times is None:
             continue
         stop_at = min(escalation_moment(times, send), meeting.starts_at)
+        # When the answer is due on the escalation day or later, the one reminder that can still help
+        # goes the working day before the escalation.
+        last_chance = send.on_or_before(times.escalation_on - timedelta(days=1))
         for participant_id, first_day in times.rsvp_due_by_participant.items():
-            reminder = _next_rsvp(case, meeting, participant_id, first_day, policy, send)
+            reminder = _next_rsvp(case, meeting, participant_id, first_day, policy, send, last_chance)
             if reminder is not None and reminder.due_at < stop_at:
                 yield reminder
 
@@ -85,6 +88,7 @@ def _next_rsvp(
     first_day: date,
     policy: ReminderPolicy,
     send: SendTimes,
+    last_chance: datetime,
 ) -> PlannedReminder | None:
     """The next reminder of a participant's series for this meeting time, if one is left."""
     invitation = meeting.invitations[participant_id]
@@ -99,7 +103,9 @@ def _next_rsvp(
         return None
     repeat = timedelta(days=policy.rsvp.repeat_every_days)
     due = send.on_or_after(first_day + repeat * len(sent))
-    if sent:
+    if not sent:
+        due = min(due, last_chance)
+    else:
         last = max(r.sent_at or r.due_at for r in sent)
         due = max(due, send.on_or_after(local_date(last) + repeat))
     if due <= invitation.sent_at:
