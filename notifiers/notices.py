@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from notifiers.compose import Sender, message_id
 from notifiers.datefmt import format_moment, format_span
+from notifiers.digest import digest_notice
 from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
 from notifiers.templates import NoticeMessage, date_words, render_notice
 from scheduler.case import Case, Meeting, ParticipantInfo
+from scheduler.digest import NOTICE as DIGEST_NOTICE
+from scheduler.digest import Digest
 
 
 def _who(participant: ParticipantInfo) -> str:
@@ -101,6 +106,20 @@ def _undeliverable(subject: NoticeSubject) -> NoticeMessage:
 
 
 NOTICES: dict[str, NoticeBuilder] = {"proposal": _proposal, "undeliverable": _undeliverable}
+
+
+def _digest(subject: NoticeSubject) -> NoticeMessage:
+    """A coordinator's daily digest: about no single case, worded from the lists its payload holds."""
+    try:
+        digest = Digest.from_payload(subject.payload)
+    except ValidationError as error:
+        raise UnknownNotice(
+            f"a digest payload this version cannot read: {error.error_count()} errors"
+        ) from None
+    return digest_notice(digest)
+
+
+NOTICES[DIGEST_NOTICE] = _digest
 
 
 def build_notice(subject: NoticeSubject) -> NoticeMessage:
