@@ -12,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from notifiers.compose import Sender, message_id
 from notifiers.datefmt import format_moment, format_span
+from notifiers.digest import digest_notice
 from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
 from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
 from notifiers.reminder_notices import REMINDER_NOTICES
 from notifiers.templates import NoticeMessage, date_words, render_notice
 from scheduler.case import Case, Meeting, ParticipantInfo
+from scheduler.digest import NOTICE as DIGEST_NOTICE
+from scheduler.digest import Digest
 
 
 def proposal_notice(
@@ -77,6 +82,20 @@ NOTICES: dict[str, NoticeBuilder] = {
     "undeliverable": _undeliverable,
     **REMINDER_NOTICES,
 }
+
+
+def _digest(subject: NoticeSubject) -> NoticeMessage:
+    """A coordinator's daily digest: about no single case, worded from the lists its payload holds."""
+    try:
+        digest = Digest.from_payload(subject.payload)
+    except ValidationError as error:
+        raise UnknownNotice(
+            f"a digest payload this version cannot read: {error.error_count()} errors"
+        ) from None
+    return digest_notice(digest)
+
+
+NOTICES[DIGEST_NOTICE] = _digest
 
 
 def build_notice(subject: NoticeSubject) -> NoticeMessage:

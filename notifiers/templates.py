@@ -73,8 +73,19 @@ class MeetingMessage:
 
 
 @dataclass(frozen=True)
+class NoticeSection:
+    """A headed list after a notice's paragraphs (a digest's deadlines, say); `empty` is said instead of
+    the list when there is nothing in it."""
+
+    heading: str
+    items: tuple[str, ...]
+    empty: str = ""
+
+
+@dataclass(frozen=True)
 class NoticeMessage:
-    """A plain message without a calendar (reminders, notices): a headline, paragraphs, maybe one link."""
+    """A plain message without a calendar (reminders, notices): a headline, paragraphs, maybe headed lists,
+    maybe one link."""
 
     # None for a message about no single case (a digest).
     case_reference: str | None
@@ -83,6 +94,7 @@ class NoticeMessage:
     link_url: str | None = None
     link_label: str | None = None
     language: Language = "sv"
+    sections: tuple[NoticeSection, ...] = ()
 
     def __post_init__(self) -> None:
         if self.link_url is not None:
@@ -255,20 +267,42 @@ def render_notice(notice: NoticeMessage) -> RenderedMessage:
     link_label = clean_line(notice.link_label or "") or (notice.link_url or "")
     text_link = f"{link_label}: {notice.link_url}\n" if notice.link_url else ""
     html_link = f"<p>{_html_link(notice.link_url, link_label)}</p>" if notice.link_url else ""
+    # Sections follow the paragraphs in the same slot of the layouts, so notices without them are unchanged.
+    sections = [_clean_section(section) for section in notice.sections]
     text = _layout("notice.txt").substitute(
         headline=headline,
-        paragraphs="\n\n".join(paragraphs) + "\n",
+        paragraphs="\n\n".join(paragraphs + [_section_text(*section) for section in sections]) + "\n",
         link=text_link,
         footer=label["notice_footer"],
     )
     page = _layout("notice.html").substitute(
         lang=notice.language,
         headline=_escape(headline),
-        paragraphs="\n".join(f"<p>{_escape(paragraph)}</p>" for paragraph in paragraphs),
+        paragraphs="\n".join(
+            [f"<p>{_escape(paragraph)}</p>" for paragraph in paragraphs]
+            + [_section_html(*section) for section in sections]
+        ),
         link=html_link,
         footer=_escape(label["notice_footer"]),
     )
     return RenderedMessage(subject=clean_line(subject), text=_tidy_text(text), html=page)
+
+
+def _clean_section(section: NoticeSection) -> tuple[str, list[str], str]:
+    items = [item for item in (clean_line(item) for item in section.items) if item]
+    return clean_line(section.heading), items, clean_line(section.empty)
+
+
+def _section_text(heading: str, items: list[str], empty: str) -> str:
+    lines = [f"- {item}" for item in items] if items else [empty] if empty else []
+    return "\n".join([heading, "-" * len(heading), *lines])
+
+
+def _section_html(heading: str, items: list[str], empty: str) -> str:
+    shown = f'<h2 style="font-size: 17px;">{_escape(heading)}</h2>'
+    if items:
+        return shown + "\n<ul>" + "".join(f"<li>{_escape(item)}</li>" for item in items) + "</ul>"
+    return shown + (f"\n<p>{_escape(empty)}</p>" if empty else "")
 
 
 def _escape(value: str) -> str:

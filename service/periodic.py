@@ -1,4 +1,5 @@
-"""Periodic jobs of every process, run by APScheduler: the timers' safety poll, lease reaper and housekeeping.
+"""Periodic jobs of every process, run by APScheduler: the timers' safety poll, lease reaper and housekeeping,
+and the check that the next daily digest has its timer.
 
 Every process schedules every job; a job that should run in one process at a time takes a PostgreSQL
 advisory lock for its transaction and skips its turn when another process holds it. Intervals are wall
@@ -16,7 +17,8 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.clock import Clock
-from service import timers
+from scheduler.digest import DigestSchedule
+from service import digest, timers
 from service.database import Pool
 from service.store import Connection
 from service.timers import TimerWorker
@@ -36,6 +38,8 @@ class Intervals:
     keep_finished: timedelta = timedelta(days=30)
     # A timer overdue by more than this means no process keeps up (or all are stuck): worth a warning.
     overdue_grace: timedelta = timedelta(minutes=1)
+    # The digest's timers arm each other; this only heals a fresh database or a broken chain.
+    digest_check: timedelta = timedelta(hours=1)
 
 
 @asynccontextmanager
@@ -50,12 +54,18 @@ async def only_one(pool: Pool, job: str) -> AsyncIterator[Connection | None]:
 
 class PeriodicJobs:
     def __init__(
-        self, pool: Pool, clock: Clock, worker: TimerWorker, intervals: Intervals = Intervals()
+        self,
+        pool: Pool,
+        clock: Clock,
+        worker: TimerWorker,
+        intervals: Intervals = Intervals(),
+        digests: DigestSchedule | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
         self.worker = worker
         self.intervals = intervals
+        self.digests = digests
         self.scheduler = AsyncIOScheduler()
 
     async def start(self) -> None:
@@ -63,11 +73,15 @@ class PeriodicJobs:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         # Timers left running by a process that died while this one was down are handed back at once.
         await self.reap_leases()
-        jobs = (
+        jobs = [
             (self.safety_poll, self.intervals.safety_poll),
             (self.reap_leases, self.intervals.lease_reaper),
             (self.housekeeping, self.intervals.housekeeping),
-        )
+        ]
+        if self.digests is not None:
+            # At once as well, so that a process started on a fresh database arms the first digest.
+            await self.ensure_digest()
+            jobs.append((self.ensure_digest, self.intervals.digest_check))
         for job, every in jobs:
             self.scheduler.add_job(
                 job,
@@ -101,6 +115,14 @@ class PeriodicJobs:
             reaped = await timers.reap_expired_leases(connection, self.worker.retry.max_attempts)
         if reaped:
             self.worker.wake.set()
+
+    async def ensure_digest(self) -> None:
+        """Arm the next daily digest's timer if it is missing; its firing is the timer table's business."""
+        if self.digests is None:
+            return
+        async with only_one(self.pool, "digest.ensure") as connection:
+            if connection is not None:
+                await digest.ensure_next(connection, self.digests, await self.clock.now())
 
     async def housekeeping(self) -> None:
         """Delete old done and cancelled timers, a chunk per transaction so that no lock is held long."""

@@ -24,6 +24,7 @@ from service.app import build_app
 from service.context import Runtime
 from service.database import Pool, open_database
 from service.delivery import DeliveryWorker
+from service.digest import digest_schedule, digest_timer_handlers
 from service.inbound import ReplyReceiver, start_inbound_smtp
 from service.metrics import Metrics
 from service.periodic import PeriodicJobs
@@ -102,8 +103,10 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         def wake_delivery(*_: object) -> None:
             delivery.wake.set()
 
-        timer_worker = TimerWorker(pool, clock, case_timer_handlers(processor.planner), metrics)
-        periodic = PeriodicJobs(pool, clock, timer_worker)
+        digests = digest_schedule(rulebook, WorkingCalendar())
+        handlers = {**case_timer_handlers(processor.planner), **digest_timer_handlers(digests)}
+        timer_worker = TimerWorker(pool, clock, handlers, metrics)
+        periodic = PeriodicJobs(pool, clock, timer_worker, digests=digests)
 
         def wake_timers(*_: object) -> None:
             timer_worker.wake.set()

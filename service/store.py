@@ -170,7 +170,9 @@ async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: 
     )
 
 
-async def queue_message(connection: Connection, case_id: str, message: QueueMessage, now: datetime) -> None:
+async def queue_message(
+    connection: Connection, case_id: str | None, message: QueueMessage, now: datetime
+) -> None:
     await connection.execute(
         "insert into outbox (message_id, case_id, kind, channel, meeting_id, participant_id, recipient,"
         " payload, next_attempt_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"

@@ -1,0 +1,81 @@
+"""The words of a coordinator's daily digest, in Swedish: a headline with the day, then three headed lists
+(deadlines this coming week, unanswered invitations, new deviations).
+
+Everything comes from the outbox row's payload (`scheduler.digest.Digest`), which was written when the
+digest ran: a digest reports the morning it was made, not the moment the mail server took it. A list with
+nothing in it says so, so that the coordinator can tell "nothing" from "not checked".
+"""
+
+from __future__ import annotations
+
+from calendars.stockholm import start_of_day
+from notifiers.datefmt import format_day, format_moment
+from notifiers.templates import NoticeMessage, NoticeSection, date_words
+from scheduler.digest import HORIZON_DAYS, Digest, DigestDeadline, DigestDeviation, DigestInvitation
+
+DEADLINE_NAMES = {
+    "meeting_due": "SIP-mötet ska ha hållits",
+    "invitation_due": "Kallelserna ska ha skickats",
+    "notice": "Sista dag att skicka kallelser",
+    "rsvp_due": "Sista svarsdag för kallelsen",
+    "followup_due": "Uppföljningen ska ha hållits",
+    "consent_expires": "Samtycket upphör",
+    "turns_18": "Fyller 18 år",
+    "action_due": "Åtgärd ska vara klar",
+}
+DEVIATION_NAMES = {
+    "no_response": "Inget svar på kallelsen",
+    "no_show": "Deltagare som tackat ja kom inte",
+    "action_not_done": "Åtgärd inte genomförd i tid",
+    "late": "Tidsfrist överskriden",
+}
+
+
+def digest_notice(digest: Digest) -> NoticeMessage:
+    words = date_words("sv")
+    return NoticeMessage(
+        case_reference=None,
+        headline=f"SIP-bevakning: sammanställning {format_day(start_of_day(digest.day), words)}",
+        paragraphs=(
+            "Det här är dagens sammanställning för dina öppna SIP-ärenden. Den skickas varje arbetsdag då "
+            "någon av listorna har något att ta upp.",
+        ),
+        sections=(
+            NoticeSection(
+                f"Tidsfrister de närmaste {HORIZON_DAYS} dagarna",
+                tuple(_deadline(deadline) for deadline in digest.deadlines),
+                f"Inga tidsfrister de närmaste {HORIZON_DAYS} dagarna.",
+            ),
+            NoticeSection(
+                "Obesvarade kallelser",
+                tuple(_invitation(invitation) for invitation in digest.invitations),
+                "Inga obesvarade kallelser till kommande möten.",
+            ),
+            NoticeSection(
+                "Nya avvikelser",
+                tuple(_deviation(deviation) for deviation in digest.deviations),
+                "Inga nya avvikelser sedan förra sammanställningen.",
+            ),
+        ),
+    )
+
+
+def _deadline(deadline: DigestDeadline) -> str:
+    name = DEADLINE_NAMES.get(deadline.kind, deadline.kind)
+    day = format_day(start_of_day(deadline.due), date_words("sv"))
+    return f"{day}: {name}, ärende {deadline.case_id} (regel {deadline.rule})"
+
+
+def _invitation(invitation: DigestInvitation) -> str:
+    who = invitation.participant
+    if invitation.organisation:
+        who += f" ({invitation.organisation})"
+    meeting = format_moment(invitation.starts_at, date_words("sv"))
+    late = ", sista svarsdag har passerat" if invitation.status == "unanswered" else ""
+    return f"{who}: möte {meeting}, ärende {invitation.case_id}{late}"
+
+
+def _deviation(deviation: DigestDeviation) -> str:
+    name = DEVIATION_NAMES.get(deviation.kind, deviation.kind)
+    detected = format_moment(deviation.detected_at, date_words("sv"))
+    return f"{name}, ärende {deviation.case_id} (upptäckt {detected})"

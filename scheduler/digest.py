@@ -1,0 +1,183 @@
+"""The coordinators' daily digest, as pure functions: on which days it goes out, and what each one lists.
+
+Once every working day each coordinator of open cases gets one message with three lists: the pending
+deadlines of their cases due from today through a week ahead, the invitations to their upcoming meetings
+that nobody has answered, and the deviations recorded since the previous digest. A coordinator with
+nothing on any list gets nothing that day.
+
+The lists carry case references, dates, rule names and the names of the participants a coordinator
+invited; the `Case` model holds no name or personnummer of the person a case is about, so neither can
+reach a digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from calendars.stockholm import STOCKHOLM, local_date
+from calendars.workdays import WorkingCalendar
+from scheduler.case import Case
+
+NOTICE = "digest"
+# Deadlines due from the digest's day through this many days later are listed.
+HORIZON_DAYS = 7
+# Invitations in these states have had no answer: `sent` is still waiting, `unanswered` is past its
+# reply date and escalated.
+UNANSWERED = ("sent", "unanswered")
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DigestDeadline(_Item):
+    case_id: str
+    kind: str
+    due: date
+    rule: str
+
+
+class DigestInvitation(_Item):
+    case_id: str
+    meeting_id: str
+    starts_at: datetime
+    participant: str
+    organisation: str | None
+    status: str
+
+
+class DigestDeviation(_Item):
+    case_id: str
+    kind: str
+    detected_at: datetime
+
+
+class Digest(_Item):
+    """One coordinator's digest of one day: what its outbox row carries and its message is worded from."""
+
+    day: date
+    deadlines: tuple[DigestDeadline, ...] = ()
+    invitations: tuple[DigestInvitation, ...] = ()
+    deviations: tuple[DigestDeviation, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.deadlines or self.invitations or self.deviations)
+
+    def payload(self) -> dict[str, Any]:
+        """The outbox payload: the notice's name and the lists as JSON."""
+        return {"notice": NOTICE, **self.model_dump(mode="json")}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Digest:
+        return cls.model_validate({name: value for name, value in payload.items() if name != "notice"})
+
+
+@dataclass(frozen=True)
+class NewDeviation:
+    """A row of the deviations table that no digest has listed yet."""
+
+    deviation_id: str
+    case_id: str
+    kind: str
+    detected_at: datetime
+
+
+def coordinator_key(email: str) -> str:
+    """Addresses are compared without case, so that one coordinator spelled two ways gets one digest."""
+    return email.strip().lower()
+
+
+def collect(
+    day: date, now: datetime, cases: Iterable[Case], deviations: Iterable[NewDeviation]
+) -> dict[str, Digest]:
+    """Every coordinator's digest for `day`, keyed by address; coordinators with nothing to read are left
+    out. Closed cases are left out, and with them their deviations."""
+    last_day = day + timedelta(days=HORIZON_DAYS)
+    deadlines: dict[str, list[DigestDeadline]] = {}
+    invitations: dict[str, list[DigestInvitation]] = {}
+    found: dict[str, list[DigestDeviation]] = {}
+    coordinator: dict[str, str] = {}
+    for case in cases:
+        if case.status != "open":
+            continue
+        address = coordinator_key(case.coordinator.email)
+        coordinator[case.case_id] = address
+        deadlines.setdefault(address, []).extend(
+            DigestDeadline(case_id=case.case_id, kind=deadline.kind, due=deadline.due, rule=deadline.rule)
+            for deadline in case.deadlines
+            if deadline.status == "pending" and day <= deadline.due <= last_day
+        )
+        for meeting in case.meetings.values():
+            if meeting.status != "scheduled" or meeting.starts_at <= now:
+                continue
+            for invitation in meeting.invitations.values():
+                participant = meeting.participants.get(invitation.participant_id)
+                if invitation.status not in UNANSWERED or participant is None:
+                    continue
+                invitations.setdefault(address, []).append(
+                    DigestInvitation(
+                        case_id=case.case_id,
+                        meeting_id=meeting.meeting_id,
+                        starts_at=meeting.starts_at,
+                        participant=participant.name,
+                        organisation=participant.organisation,
+                        status=invitation.status,
+                    )
+                )
+    for deviation in deviations:
+        owner = coordinator.get(deviation.case_id)
+        if owner is not None:
+            found.setdefault(owner, []).append(
+                DigestDeviation(
+                    case_id=deviation.case_id, kind=deviation.kind, detected_at=deviation.detected_at
+                )
+            )
+    digests = {}
+    for address in sorted(set(coordinator.values())):
+        digest = Digest(
+            day=day,
+            deadlines=tuple(sorted(deadlines.get(address, []), key=lambda d: (d.due, d.case_id, d.kind))),
+            invitations=tuple(
+                sorted(invitations.get(address, []), key=lambda i: (i.starts_at, i.case_id, i.participant))
+            ),
+            deviations=tuple(
+                sorted(found.get(address, []), key=lambda d: (d.detected_at, d.case_id, d.kind))
+            ),
+        )
+        if not digest.empty:
+            digests[address] = digest
+    return digests
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When digests go out: at `send_at` (Stockholm) on each working day."""
+
+    calendar: WorkingCalendar
+    send_at: time
+
+    def due_at(self, day: date) -> datetime:
+        return datetime.combine(day, self.send_at, tzinfo=STOCKHOLM)
+
+    def next_day(self, now: datetime) -> date:
+        """The first working day whose sending time is still ahead of `now`: what a fresh start arms."""
+        today = local_date(now)
+        if self.calendar.is_working_day(today) and now < self.due_at(today):
+            return today
+        return self.calendar.working_day_after(today)
+
+    def catch_up_day(self, now: datetime) -> date:
+        """The day a digest is owed for when an earlier day's timer fires after that day is over: today if
+        it is a working day (even past the sending time: a late digest beats none), else the next one."""
+        return self.calendar.working_day_on_or_after(local_date(now))
+
+    def sends_on(self, day: date, now: datetime) -> bool:
+        """A timer for `day` firing at `now` sends only on that very day, and only if it is a working day;
+        a digest for a day already over would be stale, and the next one lists what it would have."""
+        return local_date(now) == day and self.calendar.is_working_day(day)
