@@ -93,6 +93,10 @@ def coordinator_key(email: str) -> str:
     return email.strip().lower()
 
 
+# A deadline whose day is the person's birthday gives away their birth date; the case shows it instead.
+PRIVATE_DEADLINES = frozenset({"turns_18"})
+
+
 def collect(
     day: date, now: datetime, cases: Iterable[Case], deviations: Iterable[NewDeviation]
 ) -> dict[str, Digest]:
@@ -111,7 +115,9 @@ def collect(
         deadlines.setdefault(address, []).extend(
             DigestDeadline(case_id=case.case_id, kind=deadline.kind, due=deadline.due, rule=deadline.rule)
             for deadline in case.deadlines
-            if deadline.status == "pending" and day <= deadline.due <= last_day
+            if deadline.status == "pending"
+            and day <= deadline.due <= last_day
+            and deadline.kind not in PRIVATE_DEADLINES
         )
         for meeting in case.meetings.values():
             if meeting.status != "scheduled" or meeting.starts_at <= now:

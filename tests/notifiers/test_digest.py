@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from notifiers.notices import NoticeSubject, UnknownNotice, build_notice
+from notifiers.notice_subject import NoticeSubject, UnknownNotice
+from notifiers.notices import build_notice
 from notifiers.templates import render_notice
 from scheduler.digest import Digest, DigestDeadline, DigestDeviation, DigestInvitation
 from tests.scheduler.builders import at

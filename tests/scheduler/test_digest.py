@@ -48,6 +48,8 @@ def test_deadlines_from_today_through_a_week_ahead_that_are_still_pending() -> N
         ("met", date(2026, 11, 26), "met"),
         ("in_seven_days", date(2026, 12, 1), "pending"),
         ("in_eight_days", date(2026, 12, 2), "pending"),
+        # The 18th birthday would give away the birth date: the case shows it, the mail does not.
+        ("turns_18", date(2026, 11, 25), "pending"),
     ):
         case.deadlines.append(Deadline(kind=kind, due=due, status=status, rule=f"blekinge.{kind}"))
     [digest] = collect(DAY, NOW, [case], []).values()
