@@ -2,7 +2,7 @@
 
 Kinds: guideline_expired, guideline_not_yet_valid, outside_target_group, birth_date_unknown,
 consent_without_end, consent_missing, consent_ends_before_meeting, notice_too_short, meeting_too_long,
-meeting_after_due, meeting_on_non_working_day, followup_not_set. Messages are Swedish, for coordinators,
+meeting_after_due, meeting_on_non_working_day, followup_not_set, recommendation_missed. Messages are Swedish, for coordinators,
 and never carry the person's name or personnummer.
 """
 
@@ -33,7 +33,21 @@ def case_warnings(
     for meeting in sorted(upcoming, key=lambda m: (m.starts_at, m.meeting_id)):
         found.extend(_meeting(case, meeting, rules, calendar, meetings[meeting.meeting_id], deadlines))
     found.extend(_followup(case, rules))
+    found.extend(_missed_recommendations(deadlines))
     return found
+
+
+def _missed_recommendations(deadlines: list[Deadline]) -> list[Warning]:
+    """A missed `should` is a warning (a missed `must` is a deviation instead)."""
+    return [
+        Warning(
+            kind="recommendation_missed",
+            message=f"Riktlinjens rekommendation {deadline.rule} ({deadline.kind}, senast "
+            f"{deadline.due.isoformat()}) hölls inte.",
+        )
+        for deadline in deadlines
+        if deadline.status == "missed" and not deadline.must
+    ]
 
 
 def _guideline(rules: RegionRules, today: date) -> list[Warning]:

@@ -16,7 +16,7 @@ from scheduler.case import Case, Deadline, Warning
 from scheduler.deadline_report import DeadlineReport
 from scheduler.deadlines import compute_deadlines
 from scheduler.deviations import record_deviation
-from scheduler.effects import CancelTimers, Effect, SetTimer
+from scheduler.effects import CancelTimers, Effect, QueueMessage, SetTimer
 from scheduler.escalation import actions_not_done, escalate_unanswered
 from scheduler.reminders import plan_reminders, schedule_reminders
 from scheduler.send_times import SendTimes
@@ -85,10 +85,22 @@ class DeadlinePlanner:
         effects.extend(actions_not_done(case, report, now))
         effects.extend(self._late(case, now))
         effects.extend(survey_messages(case, case_rules.rules, now))
-        planned = plan_reminders(case, report, case_rules.policy, send, self.calendar, now)
-        effects.extend(schedule_reminders(case, planned, send, now))
+        effects.extend(self._reminders(case, report, case_rules.policy, send, now))
         effects.extend(self._deadline_timers(case))
         return effects
+
+    def _reminders(
+        self, case: Case, report: DeadlineReport, policy: ReminderPolicy, send: SendTimes, now: datetime
+    ) -> list[Effect]:
+        effects: list[Effect] = []
+        # Sending one reminder of a series makes the next one plannable: plan again until nothing more
+        # leaves now (a series is at most a handful long, so this ends after a few rounds).
+        while True:
+            planned = plan_reminders(case, report, policy, send, self.calendar, now)
+            scheduled = schedule_reminders(case, planned, send, now)
+            effects.extend(scheduled)
+            if not any(isinstance(effect, QueueMessage) for effect in scheduled):
+                return effects
 
     def _late(self, case: Case, now: datetime) -> list[Effect]:
         # A missed must is a deviation whenever it is noticed: when its timer fires, or when an event
