@@ -1,9 +1,9 @@
-"""Warnings on a case: what a coordinator should look at although no deadline has been missed.
+"""Warnings on a case: what a coordinator should look at although no binding deadline has been missed.
 
 Kinds: guideline_expired, guideline_not_yet_valid, outside_target_group, birth_date_unknown,
 consent_without_end, consent_missing, consent_ends_before_meeting, notice_too_short, meeting_too_long,
-meeting_after_due, meeting_on_non_working_day, followup_not_set, recommendation_missed. Messages are Swedish, for coordinators,
-and never carry the person's name or personnummer.
+meeting_after_due, meeting_on_non_working_day, followup_not_set, recommendation_missed. Messages are
+Swedish, for coordinators, and never carry the person's name or personnummer.
 """
 
 from __future__ import annotations
