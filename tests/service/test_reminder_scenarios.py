@@ -73,6 +73,36 @@ def assert_no_personal_data(sink: MailSink) -> None:
         assert "Testa Testsson" not in text
 
 
+def held(
+    case_id: str,
+    occurred_at: str,
+    absent: list[str],
+    responsible: tuple[str, str, str],
+    followup_on: str,
+    action_due_on: str,
+) -> dict[str, Any]:
+    """`meeting.held` for meeting m1 with one action owned by the school."""
+    name, email, organisation = responsible
+    return samples.event(
+        "meeting.held",
+        case_id,
+        occurred_at=occurred_at,
+        meeting_id="m1",
+        absent=absent,
+        responsible={"name": name, "email": email, "organisation": organisation},
+        followup_on=followup_on,
+        actions=[
+            {
+                "action_id": "a1",
+                "description": "Anpassning i skolan",
+                "responsible_organisation": "Testskolan",
+                "responsible_email": "sam@example.se",
+                "due_on": action_due_on,
+            }
+        ],
+    )
+
+
 def participant(participant_id: str, role: str, email: str | None = None, **extra: Any) -> dict[str, Any]:
     found: dict[str, Any] = {
         "participant_id": participant_id,
@@ -101,29 +131,15 @@ async def test_blekinge_across_christmas(mailed: tuple[Service, MailSink]) -> No
     school_accepts = samples.responded("p-school", "accepted", case_id)
     school_accepts["occurred_at"] = "2026-12-21T09:30:00+01:00"
     await push_at(service, school_accepts)
-    held = samples.event(
-        "meeting.held",
+    held_on = held(
         case_id,
-        occurred_at="2027-01-19T15:00:00+01:00",
-        meeting_id="m1",
+        "2027-01-19T15:00:00+01:00",
         absent=["p-school"],
-        responsible={
-            "name": "Kim Koordinator",
-            "email": "kim.koordinator@example.se",
-            "organisation": "Testkommun socialtjänst",
-        },
+        responsible=("Kim Koordinator", "kim.koordinator@example.se", "Testkommun socialtjänst"),
         followup_on="2027-04-20",
-        actions=[
-            {
-                "action_id": "a1",
-                "description": "Anpassad studiegång",
-                "responsible_organisation": "Testskolan",
-                "responsible_email": "sam@example.se",
-                "due_on": "2027-02-15",
-            }
-        ],
+        action_due_on="2027-02-15",
     )
-    await push_at(service, held)
+    await push_at(service, held_on)
     await walk(service, datetime.fromisoformat("2027-04-21T12:00:00+02:00"))
     found = await happenings(service, case_id)
     assert lines(found) == [
@@ -244,25 +260,15 @@ async def test_vastra_gotaland_after_discharge(mailed: tuple[Service, MailSink])
     youth = samples.responded("p-youth", "accepted", case_id)
     youth["occurred_at"] = "2027-03-08T18:00:00+01:00"
     await push_at(service, youth)
-    held = samples.event(
-        "meeting.held",
+    held_on = held(
         case_id,
-        occurred_at="2027-03-15T10:15:00+01:00",
-        meeting_id="m1",
+        "2027-03-15T10:15:00+01:00",
         absent=["p-youth"],
-        responsible={"name": "Sam Skolsköterska", "email": "sam@example.se", "organisation": "Testskolan"},
+        responsible=("Sam Skolsköterska", "sam@example.se", "Testskolan"),
         followup_on="2027-09-15",
-        actions=[
-            {
-                "action_id": "a1",
-                "description": "Kontakt med elevhälsan",
-                "responsible_organisation": "Testskolan",
-                "responsible_email": "sam@example.se",
-                "due_on": "2027-03-31",
-            }
-        ],
+        action_due_on="2027-03-31",
     )
-    await push_at(service, held)
+    await push_at(service, held_on)
     done = samples.event("action.completed", case_id, occurred_at="2027-03-30T14:00:00+02:00", action_id="a1")
     await push_at(service, done)
     await walk(service, datetime.fromisoformat("2027-04-05T12:00:00+02:00"))
