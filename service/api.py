@@ -130,6 +130,7 @@ async def post_test_clock(request: web.Request) -> web.Response:
             events=left.events,
             timers=left.timers,
             messages=left.messages,
+            webhooks=left.webhooks,
         )
     return web.json_response({"now": _iso(now)})
 
