@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from scheduler.events import DATA_MODELS
 from service.openapi_letters import letter_and_reply_paths
+from service.openapi_webhooks import outgoing_webhooks, webhook_schemas, webhook_subscription_paths
 from service.views import CaseView
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -40,6 +41,7 @@ def openapi_document() -> dict[str, Any]:
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
     )
     components = dict(schemas.get("$defs", {}))
+    components.update(webhook_schemas())
     event_variants = []
     for event_type, model in DATA_MODELS.items():
         event_variants.append(
@@ -170,5 +172,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **letter_and_reply_paths(),
+            **webhook_subscription_paths(),
         },
+        "webhooks": outgoing_webhooks(),
     }
