@@ -77,9 +77,32 @@ def _undeliverable(subject: NoticeSubject) -> NoticeMessage:
     return undeliverable_notice(*subject.require_meeting())
 
 
+def _webhook_disabled(subject: NoticeSubject) -> NoticeMessage:
+    """To whoever a webhook subscription names: its endpoint failed for three days and gets nothing now.
+    About an endpoint, not a case: it names the subscription and the endpoint's origin, nothing else."""
+    payload = subject.payload
+    subscription = str(payload["subscription_id"])
+    described = f" ({payload['description']})" if payload.get("description") else ""
+    since = format_moment(datetime.fromisoformat(payload["failing_since"]), date_words("sv"))
+    return NoticeMessage(
+        case_reference=None,
+        headline="Webhook-prenumeration avstängd",
+        paragraphs=(
+            f"sipvakt har slutat skicka händelser till webhook-prenumerationen {subscription}{described}, "
+            f"mottagare {payload['endpoint']}.",
+            f"Mottagaren har inte tagit emot en händelse som sipvakt försökt leverera sedan {since}. "
+            f"Senaste fel: {payload['last_error']}.",
+            "Händelser som väntade på leverans sparas. Rätta mottagaren och aktivera prenumerationen igen "
+            f"med POST /v1/webhook-subscriptions/{subscription}/enable: då skickas de väntande händelserna "
+            "och nya händelser igen. Det som händer medan prenumerationen är avstängd skickas inte.",
+        ),
+    )
+
+
 NOTICES: dict[str, NoticeBuilder] = {
     "proposal": _proposal,
     "undeliverable": _undeliverable,
+    "webhook_disabled": _webhook_disabled,
     **REMINDER_NOTICES,
 }
 

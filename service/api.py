@@ -134,7 +134,13 @@ async def post_test_clock(request: web.Request) -> web.Response:
 
 def _unsettled(left: Backlog, detail: str) -> Problem:
     return Problem(
-        504, "clock-not-settled", detail, events=left.events, timers=left.timers, messages=left.messages
+        504,
+        "clock-not-settled",
+        detail,
+        events=left.events,
+        timers=left.timers,
+        messages=left.messages,
+        webhooks=left.webhooks,
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from service import api, intake, letters_api, policies_api, reports, rsvp
+from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
 from service.context import RUNTIME, Runtime
 from service.logs import request_id
 from service.openapi import openapi_document
@@ -81,6 +81,7 @@ def build_app(runtime: Runtime) -> web.Application:
     policies_api.add_routes(app)
     reports.add_routes(app)
     rsvp.add_routes(app)
+    webhook_subscriptions.add_routes(app)
     if runtime.test_clock:
         app.router.add_get("/v1/test-clock", api.get_test_clock)
         app.router.add_post("/v1/test-clock", api.post_test_clock)

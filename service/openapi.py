@@ -13,6 +13,7 @@ from scheduler.events import DATA_MODELS
 from service.openapi_letters import letter_and_reply_paths
 from service.openapi_policies import policy_paths
 from service.openapi_reports import report_paths
+from service.openapi_webhooks import outgoing_webhooks, webhook_schemas, webhook_subscription_paths
 from service.reports import REPORT_MODELS
 from service.views import CaseView
 
@@ -50,6 +51,7 @@ def openapi_document() -> dict[str, Any]:
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
     )
     components = dict(schemas.get("$defs", {}))
+    components.update(webhook_schemas())
     event_variants = []
     for event_type, model in DATA_MODELS.items():
         event_variants.append(
@@ -182,5 +184,7 @@ def openapi_document() -> dict[str, Any]:
             **letter_and_reply_paths(),
             **policy_paths(),
             **report_paths(),
+            **webhook_subscription_paths(),
         },
+        "webhooks": outgoing_webhooks(),
     }

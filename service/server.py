@@ -35,6 +35,7 @@ from service.store import EVENTS_CHANNEL, OUTBOX_CHANNEL, TIMERS_CHANNEL
 from service.testclock import CLOCK_CHANNEL, DatabaseClock, start_test_clock
 from service.timer_handlers import case_timer_handlers
 from service.timers import TimerWorker
+from service.webhook_delivery import WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,13 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         await listener.add_listener(CLOCK_CHANNEL, wake)
         await listener.add_listener(CLOCK_CHANNEL, wake_delivery)
         await listener.add_listener(OUTBOX_CHANNEL, wake_delivery)
+        webhooks = WebhookWorker(pool, clock, wall_clock, cipher)
+        await webhooks.listen(listener)
         workers = [
             asyncio.create_task(processor.run(stopping), name="events"),
             asyncio.create_task(delivery.run(stopping), name="delivery"),
             asyncio.create_task(timer_worker.run(stopping), name="timers"),
+            asyncio.create_task(webhooks.run(stopping), name="webhooks"),
         ]
         await periodic.start()
         inbound = None

@@ -21,6 +21,7 @@ from scheduler.effects import (
     SetTimer,
 )
 from scheduler.events import Event
+from service import webhook_events
 
 # A plain connection or one borrowed from the pool: every function here works with either.
 Connection: TypeAlias = (
@@ -101,13 +102,17 @@ async def load_case(connection: Connection, case_id: str, *, for_update: bool = 
 
 
 async def save_case(connection: Connection, case: Case, now: datetime) -> None:
+    """Store the case. Only a state that differs from the stored one, compared as JSON values, is told to
+    webhook subscribers: a recompute that changes nothing sends nothing."""
     state = case.model_dump(mode="json")
-    await connection.execute(
-        "insert into cases (case_id, integration_id, region, organisations, status, state, version,"
+    changed = await connection.fetchval(
+        "with stored as (select state from cases where case_id = $1)"
+        " insert into cases (case_id, integration_id, region, organisations, status, state, version,"
         " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
         " on conflict (case_id) do update set organisations = excluded.organisations,"
         " status = excluded.status, state = excluded.state, version = cases.version + 1,"
-        " updated_at = excluded.updated_at",
+        " updated_at = excluded.updated_at"
+        " returning (select stored.state::jsonb from stored) is distinct from cases.state::jsonb",
         case.case_id,
         case.integration_id,
         case.region,
@@ -117,6 +122,8 @@ async def save_case(connection: Connection, case: Case, now: datetime) -> None:
         case.opened_at,
         now,
     )
+    if changed:
+        await webhook_events.case_updated(connection, case, now)
 
 
 async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:
@@ -191,10 +198,11 @@ async def queue_message(
 
 async def record_deviation(connection: Connection, case: Case, effect: RecordDeviation) -> None:
     deviation = effect.deviation
-    await connection.execute(
+    inserted = await connection.fetchval(
         "insert into deviations (deviation_id, case_id, integration_id, region, organisations, kind,"
         " detected_at, meeting_id, participant_id, action_id, rule)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (deviation_id) do nothing",
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (deviation_id) do nothing"
+        " returning deviation_id",
         deviation.deviation_id,
         case.case_id,
         case.integration_id,
@@ -207,3 +215,6 @@ async def record_deviation(connection: Connection, case: Case, effect: RecordDev
         deviation.action_id,
         deviation.rule,
     )
+    # A deviation noticed again finds its row: subscribers hear of each deviation once.
+    if inserted is not None:
+        await webhook_events.deviation_recorded(connection, case, deviation)

@@ -1,7 +1,8 @@
 """The test clock: a time stored in the database, shared by every process on it, moved only forward.
 
 Only on with SIPVAKT_TEST_CLOCK. Moving it waits until the work that the new time makes due is done in
-every process: events applied, timers fired, messages handed to SMTP (or the outbox folder).
+every process: events applied, timers fired, messages handed to SMTP (or the outbox folder), webhooks
+attempted.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ class Backlog:
     events: int
     timers: int
     messages: int
+    webhooks: int = 0
 
     @property
     def empty(self) -> bool:
-        return not (self.events or self.timers or self.messages)
+        return not (self.events or self.timers or self.messages or self.webhooks)
 
 
 class DatabaseClock:
@@ -77,11 +79,15 @@ async def backlog(pool: Pool, now: datetime) -> Backlog:
         "select (select count(*) from events where state = 'pending') as events,"
         " (select count(*) from timers where state in ('scheduled', 'running') and due_at <= $1) as timers,"
         " (select count(*) from outbox where state = 'sending'"
-        " or (state = 'queued' and next_attempt_at <= $1)) as messages",
+        " or (state = 'queued' and next_attempt_at <= $1)) as messages,"
+        # A disabled subscription's deliveries wait for it to be enabled, not for the clock.
+        " (select count(*) from webhook_deliveries d join webhook_subscriptions s using (subscription_id)"
+        " where d.state = 'sending' or (d.state = 'pending' and d.next_attempt_at <= $1"
+        " and s.disabled_at is null)) as webhooks",
         now,
     )
     assert row is not None
-    return Backlog(row["events"], row["timers"], row["messages"])
+    return Backlog(row["events"], row["timers"], row["messages"], row["webhooks"])
 
 
 async def settle(pool: Pool, now: datetime, seconds: float) -> Backlog:

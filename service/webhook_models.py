@@ -1,0 +1,140 @@
+"""What the webhook subscription API takes and answers, as models: requests are validated by them and the
+OpenAPI document is generated from them, so the two cannot drift."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scheduler.events import Email, FieldError
+from service.webhook_events import ALL_EVENTS, EVENT_TYPES
+
+MAX_URL_LENGTH = 2048
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: plain http to it never crosses a network."""
+    if host.lower() in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _endpoint_url(value: str) -> str:
+    """An http(s) URL with a host. Plain http only to loopback: a body carries case data (a deviation names
+    a meeting and a participant), which the signature protects from change but not from being read."""
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an https URL (or http to a loopback address)")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user name or password; the signature authenticates sipvakt")
+    try:
+        _ = parts.port  # reading it is what checks it
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError("must use https: plain http is accepted only to a loopback address")
+    return value
+
+
+def _event_type(value: str) -> str:
+    if value != ALL_EVENTS and value not in EVENT_TYPES:
+        raise ValueError(f"unknown event type; known: {', '.join(EVENT_TYPES)}, or '*' for all")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    if any(not ch.isprintable() for ch in value):
+        raise ValueError("must be one line of printable text")
+    return value
+
+
+class SubscriptionRequest(BaseModel):
+    """`POST /v1/webhook-subscriptions`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(max_length=MAX_URL_LENGTH), AfterValidator(_endpoint_url)]
+    event_types: Annotated[list[Annotated[str, AfterValidator(_event_type)]], Field(min_length=1)]
+    notify_email: Email
+    description: Annotated[str, Field(max_length=200), AfterValidator(_plain_text)] = ""
+
+    @field_validator("event_types")
+    @classmethod
+    def _everything_alone(cls, value: list[str]) -> list[str]:
+        if ALL_EVENTS in value and len(set(value)) > 1:
+            raise ValueError("'*' already means every event type; give it alone")
+        # Order kept, repeats dropped: asking twice for a type is asking once.
+        return list(dict.fromkeys(value))
+
+
+def request_errors(exc: ValidationError) -> list[FieldError]:
+    """Every error, with its location and without the offending value (a URL may hold a token)."""
+    found = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        message = {"extra_forbidden": "unknown field", "missing": "field required"}.get(
+            error["type"], error["msg"].removeprefix("Value error, ")
+        )
+        found.append(FieldError(loc=list(error["loc"]), msg=message))
+    return found
+
+
+class SubscriptionScope(BaseModel):
+    """The scope of the token that made the subscription: it receives events only about cases this sees."""
+
+    regions: list[str]
+    organisations: list[str]
+    integration_id: str | None
+
+
+class SubscriptionView(BaseModel):
+    subscription_id: str
+    url: str
+    event_types: list[str]
+    notify_email: str
+    description: str
+    status: Literal["enabled", "disabled"]
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+    scope: SubscriptionScope
+
+
+class CreatedSubscriptionView(SubscriptionView):
+    """The answer to a creation: the only time the secret is shown."""
+
+    secret: str = Field(description="Standard Webhooks secret ('whsec_' + base64); shown once")
+
+
+class DeliveryView(BaseModel):
+    webhook_id: str
+    event_type: Literal["deviation.recorded", "case.updated"]
+    case_id: str
+    state: Literal["pending", "sending", "delivered", "failed"]
+    attempts: int
+    created_at: datetime
+    first_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="When the next attempt is due (pending only)")
+    delivered_at: datetime | None
+    last_status: int | None = Field(description="The HTTP status of the last answer, if there was one")
+    last_error: str | None
+
+
+class SubscriptionList(BaseModel):
+    subscriptions: list[SubscriptionView]
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryView]
