@@ -16,6 +16,7 @@ deadline with it; such a rule is then cited as `reminder_policy.<rule>`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -29,7 +30,9 @@ POLICY_ORIGIN = "reminder_policy"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "7" is not a number of days and "yes" not a flag. Documents are validated as JSON (see
+    # `validate_policy`), where strict mode still reads times of day from "08:00" strings.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class DayCount(_Strict):
@@ -148,14 +151,14 @@ def rule_defaults(rules: RegionRules) -> dict[str, Any]:
 def resolve(rules: RegionRules, overrides: PolicyOverrides = NO_OVERRIDES) -> ResolvedPolicy:
     """The policy in force for a case: each override layer on top, unless it no longer fits."""
     document = rule_defaults(rules)
-    policy = ReminderPolicy.model_validate(document)
+    policy = validate_policy(document)
     ignored: list[str] = []
     for name, layer in (("region", overrides.region), ("case", overrides.case)):
         if not layer:
             continue
         candidate = deep_merge(document, layer)
         try:
-            policy = ReminderPolicy.model_validate(candidate)
+            policy = validate_policy(candidate)
         except ValidationError:
             ignored.append(name)
             continue
@@ -163,12 +166,23 @@ def resolve(rules: RegionRules, overrides: PolicyOverrides = NO_OVERRIDES) -> Re
     return ResolvedPolicy(policy, tuple(ignored))
 
 
+def validate_policy(document: Mapping[str, Any]) -> ReminderPolicy:
+    """A whole policy from a document; raises pydantic's ValidationError listing every error."""
+    return ReminderPolicy.model_validate_json(json.dumps(document, default=_json_value))
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.time | dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a policy value")
+
+
 def check_override(base: Mapping[str, Any], override: object) -> dict[str, Any]:
     """The override, if it is a JSON object that gives a valid policy on top of `base`; every error else."""
     if not isinstance(override, dict):
         raise InvalidPolicy([PolicyError("", "a policy override is a JSON object")])
     try:
-        ReminderPolicy.model_validate(deep_merge(base, override))
+        validate_policy(deep_merge(base, override))
     except ValidationError as exc:
         raise InvalidPolicy(policy_errors(exc)) from None
     return override

@@ -18,7 +18,7 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from config.region_rules import RegionRules, ResolvedRule
-from config.reminder_policy import RULE_BACKED, ReminderPolicy, deep_merge, policy_errors, rule_defaults
+from config.reminder_policy import RULE_BACKED, deep_merge, policy_errors, rule_defaults, validate_policy
 from config.rule_schema import RULE_MODELS, Document, FileHeader, Rule
 
 DEFAULT = "default"
@@ -218,7 +218,7 @@ def _resolve(
         policy_settings=settings,
     )
     try:
-        ReminderPolicy.model_validate(rule_defaults(region))
+        validate_policy(rule_defaults(region))
     except ValidationError as exc:
         problems.extend(
             RuleProblem(str(files[chain[0]].path), f"reminder_policy.{error.location}", error.message)

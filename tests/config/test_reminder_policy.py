@@ -16,12 +16,12 @@ from config.reminder_policy import (
     POLICY_ORIGIN,
     InvalidPolicy,
     PolicyOverrides,
-    ReminderPolicy,
     apply_to_rules,
     check_override,
     deep_merge,
     resolve,
     rule_defaults,
+    validate_policy,
 )
 from config.rule_schema import DayRule, SendWindowRule, SurveyRule
 from config.rules import RuleBook, RuleFileError, load_rulebook
@@ -262,7 +262,7 @@ def test_check_override_lists_every_error_at_once_with_its_location() -> None:
     assert "less than or equal to 10" in found["rsvp.max_reminders"]
     assert "greater than or equal to 1" in found["rsvp.repeat_every_days"]
     assert "time" in found["working_hours.start"]
-    assert "dictionary" in found["escalation"]
+    assert "object" in found["escalation"]
     assert "not permitted" in found["rsvp.colour"] and "not permitted" in found["reminders"]
 
 
@@ -489,7 +489,7 @@ def test_a_region_inherits_the_policy_table_of_the_region_it_inherits_from(confi
     book: RuleBook = load_rulebook(config_dir)
     policy = resolve(book.region("child")).policy
     assert (policy.rsvp.max_reminders, policy.rsvp.repeat_every_days) == (1, 4)
-    assert ReminderPolicy.model_validate(rule_defaults(book.region("parent"))).rsvp.max_reminders == 5
+    assert validate_policy(rule_defaults(book.region("parent"))).rsvp.max_reminders == 5
 
 
 # --- the survey rule ------------------------------------------------------------------------------------
@@ -519,3 +519,14 @@ def test_a_survey_with_an_https_url_or_none_loads(config_dir: Path, url: str | N
     write_region(config_dir, "testland", SURVEY + (f'url = "{url}"\n' if url else ""))
     survey = load_rulebook(config_dir).region("testland").find("survey", SurveyRule)
     assert survey is not None and survey.rule.url == url
+
+
+def test_an_override_is_read_strictly_no_number_from_text_no_flag_from_a_word() -> None:
+    base = rule_defaults(BOOK.region("blekinge"))
+    with pytest.raises(InvalidPolicy) as raised:
+        check_override(base, {"rsvp": {"max_reminders": "2", "enabled": "yes", "repeat_every_days": 2.5}})
+    assert {error.location for error in raised.value.errors} == {
+        "rsvp.max_reminders",
+        "rsvp.enabled",
+        "rsvp.repeat_every_days",
+    }
