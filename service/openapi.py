@@ -10,14 +10,13 @@ from pydantic.json_schema import models_json_schema
 
 from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
+from service.openapi_common import BEARER, json_response, problem_response
 from service.openapi_letters import letter_and_reply_paths
 from service.openapi_policies import policy_paths
 from service.openapi_reports import report_paths
 from service.openapi_webhooks import outgoing_webhooks, webhook_schemas, webhook_subscription_paths
 from service.reports import REPORT_MODELS
 from service.views import CaseView
-
-PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
 class EventStatusView(BaseModel):
@@ -28,14 +27,6 @@ class EventStatusView(BaseModel):
     detail: str | None
     received_at: str
     applied_at: str | None
-
-
-def _problem_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
-
-
-def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 @cache
@@ -88,7 +79,6 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
-    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -118,43 +108,43 @@ def openapi_document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
                     },
                     "responses": {
-                        "202": _json_response("Stored; it will be applied", {"type": "object"}),
-                        "200": _json_response("A replay of an event already stored", {"type": "object"}),
-                        "400": _problem_response("Not JSON, unknown type, or fields missing or wrong"),
-                        "401": _problem_response("Signature missing or wrong, or timestamp too far off"),
-                        "403": _problem_response("The case belongs to another integration"),
-                        "409": _problem_response("The webhook-id was used for a different body"),
-                        "413": _problem_response("Body over 256 KiB"),
-                        "415": _problem_response("Not application/json"),
+                        "202": json_response("Stored; it will be applied", {"type": "object"}),
+                        "200": json_response("A replay of an event already stored", {"type": "object"}),
+                        "400": problem_response("Not JSON, unknown type, or fields missing or wrong"),
+                        "401": problem_response("Signature missing or wrong, or timestamp too far off"),
+                        "403": problem_response("The case belongs to another integration"),
+                        "409": problem_response("The webhook-id was used for a different body"),
+                        "413": problem_response("Body over 256 KiB"),
+                        "415": problem_response("Not application/json"),
                     },
                 }
             },
             "/v1/events/{event_id}": {
                 "get": {
                     "summary": "How far an accepted event has come",
-                    "security": bearer,
+                    "security": BEARER,
                     "parameters": [
                         {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
                     "responses": {
-                        "200": _json_response(
+                        "200": json_response(
                             "The event's status", {"$ref": "#/components/schemas/EventStatusView"}
                         ),
-                        "404": _problem_response("No such event in the caller's scope"),
+                        "404": problem_response("No such event in the caller's scope"),
                     },
                 }
             },
             "/v1/cases/{case_id}": {
                 "get": {
                     "summary": "A case with its deadlines, meetings, deviations, reminders and warnings",
-                    "security": bearer,
+                    "security": BEARER,
                     "parameters": [
                         {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
                     "responses": {
-                        "200": _json_response("The case", {"$ref": "#/components/schemas/CaseView"}),
-                        "401": _problem_response("No valid token"),
-                        "404": _problem_response("No such case in the caller's scope"),
+                        "200": json_response("The case", {"$ref": "#/components/schemas/CaseView"}),
+                        "401": problem_response("No valid token"),
+                        "404": problem_response("No such case in the caller's scope"),
                     },
                 }
             },
@@ -176,8 +166,8 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Move the test clock forward and wait for the work it makes due",
                     "responses": {
                         "200": {"description": "Moved, and everything due has been done"},
-                        "409": _problem_response("The new time is before the current one"),
-                        "504": _problem_response("Work due by the new time did not finish in time"),
+                        "409": problem_response("The new time is before the current one"),
+                        "504": problem_response("Work due by the new time did not finish in time"),
                     },
                 },
             },

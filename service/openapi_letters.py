@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+from service.openapi_common import BEARER, problem_response
+
 _LETTER_ID = {"name": "letter_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -26,10 +26,6 @@ LETTER = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
-
-
 def _html(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
@@ -39,7 +35,7 @@ def letter_and_reply_paths() -> dict[str, Any]:
         "/v1/letters": {
             "get": {
                 "summary": "Letters to print and post (coordinator), oldest first, in the token's scope",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [
                     {
                         "name": "state",
@@ -64,31 +60,31 @@ def letter_and_reply_paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    "400": _problem("Unknown state or bad limit"),
-                    "401": _problem("No valid token"),
-                    "403": _problem("Not a coordinator's token"),
+                    "400": problem_response("Unknown state or bad limit"),
+                    "401": problem_response("No valid token"),
+                    "403": problem_response("Not a coordinator's token"),
                 },
             }
         },
         "/v1/letters/{letter_id}.pdf": {
             "get": {
                 "summary": "One letter as PDF (A4, address in the left window of a C5/C4 envelope)",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [_LETTER_ID],
                 "responses": {
                     "200": {"description": "The PDF", "content": {"application/pdf": {}}},
-                    "404": _problem("No such letter in the caller's scope"),
+                    "404": problem_response("No such letter in the caller's scope"),
                 },
             }
         },
         "/v1/letters/{letter_id}/sent": {
             "post": {
                 "summary": "Record that the letter was posted (idempotent)",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [_LETTER_ID],
                 "responses": {
                     "200": {"description": "The letter", "content": {"application/json": {"schema": LETTER}}},
-                    "404": _problem("No such letter in the caller's scope"),
+                    "404": problem_response("No such letter in the caller's scope"),
                 },
             }
         },

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+from service.openapi_common import BEARER, json_response, problem_response
+
 _POLICY = {"$ref": "#/components/schemas/ReminderPolicy"}
 
 POLICY_ANSWER = {
@@ -26,24 +26,19 @@ POLICY_ANSWER = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
-
-
 def _operations(subject: str, parameter: str) -> dict[str, Any]:
     path_parameter = [{"name": parameter, "in": "path", "required": True, "schema": {"type": "string"}}]
-    content = {"application/json": {"schema": POLICY_ANSWER}}
-    answer = {"description": "The policy in force", "content": content}
+    answer = json_response("The policy in force", POLICY_ANSWER)
     return {
         "get": {
             "summary": f"The reminder policy in force for the {subject}, with the overrides behind it",
-            "security": _BEARER,
+            "security": BEARER,
             "parameters": path_parameter,
-            "responses": {"200": answer, "404": _problem(f"No such {subject} in the caller's scope")},
+            "responses": {"200": answer, "404": problem_response(f"No such {subject} in the caller's scope")},
         },
         "put": {
             "summary": f"Replace the {subject}'s override (a partial policy; {{}} removes it)",
-            "security": _BEARER,
+            "security": BEARER,
             "parameters": path_parameter,
             "requestBody": {
                 "required": True,
@@ -51,10 +46,12 @@ def _operations(subject: str, parameter: str) -> dict[str, Any]:
             },
             "responses": {
                 "200": answer,
-                "403": _problem("Only coordinators (and admins) change policies"),
-                "404": _problem(f"No such {subject} in the caller's scope"),
-                "415": _problem("Not application/json"),
-                "422": _problem("Every error of the policy, each with its location; nothing was changed"),
+                "403": problem_response("Only coordinators (and admins) change policies"),
+                "404": problem_response(f"No such {subject} in the caller's scope"),
+                "415": problem_response("Not application/json"),
+                "422": problem_response(
+                    "Every error of the policy, each with its location; nothing was changed"
+                ),
             },
         },
     }

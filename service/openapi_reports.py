@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.openapi_common import BEARER, json_response, problem_response
 from service.reports import DEFAULT_LIMIT, DEVIATION_KINDS, FIRST_YEAR, LAST_YEAR, MAX_LIMIT
-
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
 
 
 def _json(description: str, model: str) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{model}"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+    return json_response(description, {"$ref": f"#/components/schemas/{model}"})
 
 
 def _query(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -28,7 +21,7 @@ def report_paths() -> dict[str, Any]:
         "/v1/deviations": {
             "get": {
                 "summary": "Deviations of the cases in the token's scope, oldest first",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [
                     _query(
                         "region", "only this region (one outside the token's scope: none)", {"type": "string"}
@@ -48,15 +41,15 @@ def report_paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json("One page of deviations", "DeviationPage"),
-                    "400": _problem("Bad or unknown parameters, each listed in errors"),
-                    "401": _problem("No valid token"),
+                    "400": problem_response("Bad or unknown parameters, each listed in errors"),
+                    "401": problem_response("No valid token"),
                 },
             }
         },
         "/v1/reports/summary": {
             "get": {
                 "summary": "One region's counts for a calendar year (Europe/Stockholm) in the token's scope",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [
                     _query("region", "a region with a rule file", {"type": "string"}, required=True),
                     _query(
@@ -68,8 +61,10 @@ def report_paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json("The counts", "YearSummary"),
-                    "400": _problem("Region or year missing, unknown or out of range, each listed in errors"),
-                    "401": _problem("No valid token"),
+                    "400": problem_response(
+                        "Region or year missing, unknown or out of range, each listed in errors"
+                    ),
+                    "401": problem_response("No valid token"),
                 },
             }
         },

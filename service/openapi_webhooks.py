@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from service.openapi_common import BEARER, json_response, problem_response
 from service.webhook_models import (
     CreatedSubscriptionView,
     DeliveryList,
@@ -16,8 +17,6 @@ from service.webhook_models import (
     SubscriptionView,
 )
 
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _ID = {"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _MODELS: list[tuple[type[BaseModel], Any]] = [
     (SubscriptionRequest, "validation"),
@@ -32,16 +31,15 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
-
-
 def _json(description: str, model: type[BaseModel]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+    return json_response(description, _ref(model))
 
 
-_DENIED = {"401": _problem("No valid token"), "403": _problem("Not a coordinator's or integration's token")}
-_MISSING = _problem("No such subscription in the caller's scope")
+_DENIED = {
+    "401": problem_response("No valid token"),
+    "403": problem_response("Not a coordinator's or integration's token"),
+}
+_MISSING = problem_response("No such subscription in the caller's scope")
 
 
 def webhook_schemas() -> dict[str, Any]:
@@ -58,34 +56,34 @@ def webhook_subscription_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Subscribe an endpoint to events about the cases the token sees; the answer holds"
                 " the signing secret, shown this once",
-                "security": _BEARER,
+                "security": BEARER,
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref(SubscriptionRequest)}},
                 },
                 "responses": {
                     "201": _json("The subscription and its secret", CreatedSubscriptionView),
-                    "400": _problem("Every error in the request, listed under `errors`"),
+                    "400": problem_response("Every error in the request, listed under `errors`"),
                     **_DENIED,
-                    "415": _problem("Not application/json"),
+                    "415": problem_response("Not application/json"),
                 },
             },
             "get": {
                 "summary": "The subscriptions whose scope lies inside the token's",
-                "security": _BEARER,
+                "security": BEARER,
                 "responses": {"200": _json("The subscriptions", SubscriptionList), **_DENIED},
             },
         },
         base + "/{subscription_id}": {
             "get": {
                 "summary": "One subscription (never its secret)",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [_ID],
                 "responses": {"200": _json("The subscription", SubscriptionView), **_DENIED, "404": _MISSING},
             },
             "delete": {
                 "summary": "Delete the subscription and its deliveries",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [_ID],
                 "responses": {"204": {"description": "Deleted"}, **_DENIED, "404": _MISSING},
             },
@@ -94,7 +92,7 @@ def webhook_subscription_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Enable a disabled subscription: deliveries it held are sent at once, new events"
                 " reach it again (idempotent)",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [_ID],
                 "responses": {"200": _json("The subscription", SubscriptionView), **_DENIED, "404": _MISSING},
             }
@@ -102,7 +100,7 @@ def webhook_subscription_paths() -> dict[str, Any]:
         base + "/{subscription_id}/deliveries": {
             "get": {
                 "summary": "Recent deliveries, newest first: state, attempts, last HTTP status and error",
-                "security": _BEARER,
+                "security": BEARER,
                 "parameters": [
                     _ID,
                     {
@@ -118,7 +116,7 @@ def webhook_subscription_paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json("The deliveries", DeliveryList),
-                    "400": _problem("Unknown state or bad limit"),
+                    "400": problem_response("Unknown state or bad limit"),
                     **_DENIED,
                     "404": _MISSING,
                 },
