@@ -38,6 +38,17 @@ async def authorize(request: web.Request, *roles: Role) -> Principal:
     return principal
 
 
+def query_limit(request: web.Request, default: int, maximum: int) -> int:
+    """The `limit` query parameter of a listing: a whole number from 1 to `maximum`."""
+    try:
+        limit = int(request.query.get("limit", default))
+    except ValueError:
+        raise Problem(400, "invalid-query", "limit is a whole number") from None
+    if not 1 <= limit <= maximum:
+        raise Problem(400, "invalid-query", f"limit is between 1 and {maximum}")
+    return limit
+
+
 async def get_case(request: web.Request) -> web.Response:
     principal = await authorize(request, *READERS)
     rt = runtime(request)

@@ -14,7 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from service.access import EVERYTHING, Principal
-from service.api import authorize
+from service.api import authorize, query_limit
 from service.context import runtime
 from service.problems import Problem
 
@@ -56,12 +56,7 @@ async def list_letters(request: web.Request) -> web.Response:
     state = request.query.get("state", "queued")
     if state not in STATES:
         raise Problem(400, "invalid-query", "state is 'queued' or 'sent'")
-    try:
-        limit = int(request.query.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise Problem(400, "invalid-query", "limit is a whole number") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Problem(400, "invalid-query", f"limit is between 1 and {MAX_LIMIT}")
+    limit = query_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
     regions, organisations = _scope(principal)
     rows = await runtime(request).pool.fetch(
         f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"

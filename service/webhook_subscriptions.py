@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from scheduler.events import FieldError
 from service.access import EVERYTHING, Principal, Role
-from service.api import authorize
+from service.api import authorize, query_limit
 from service.context import runtime
 from service.problems import Problem
 from service.secrets import encrypt, new_webhook_secret
@@ -215,12 +215,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
     state = request.query.get("state")
     if state is not None and state not in DELIVERY_STATES:
         raise Problem(400, "invalid-query", f"state is one of {', '.join(DELIVERY_STATES)}")
-    try:
-        limit = int(request.query.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise Problem(400, "invalid-query", "limit is a whole number") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Problem(400, "invalid-query", f"limit is between 1 and {MAX_LIMIT}")
+    limit = query_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
     subscription_id = request.match_info["subscription_id"]
     async with rt.pool.acquire() as connection:
         visible = await connection.fetchval(
