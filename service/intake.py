@@ -11,7 +11,7 @@ from scheduler.events import CaseOpened, Event, EventValidationError, FieldError
 from scheduler.events import without_identity as redacted
 from service import access, store
 from service.context import runtime
-from service.problems import Problem
+from service.problems import Problem, invalid_fields
 from service.signatures import SignatureError, verify
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,4 @@ def _validated(body: bytes, regions: list[str]) -> Event:
 
 
 def _invalid(errors: list[FieldError]) -> Problem:
-    return Problem(
-        400,
-        "invalid-event",
-        f"the event has {len(errors)} error(s)",
-        errors=[error.model_dump() for error in errors],
-    )
+    return invalid_fields("invalid-event", "event", errors)

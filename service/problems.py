@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
+
+from scheduler.events import FieldError
 
 PROBLEM_TYPE_BASE = "https://sipvakt.example/problems/"
 TITLES = {
@@ -49,3 +52,13 @@ class Problem(web.HTTPException):
 
     def response(self) -> web.Response:
         return problem(self.status_code, self.slug, self.detail, **self.extra)
+
+
+def invalid_fields(slug: str, subject: str, errors: Sequence[FieldError]) -> Problem:
+    """A 400 listing every field error of a request body at once, each with its location."""
+    return Problem(
+        400,
+        slug,
+        f"the {subject} has {len(errors)} error(s)",
+        errors=[error.model_dump() for error in errors],
+    )

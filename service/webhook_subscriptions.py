@@ -21,7 +21,7 @@ from scheduler.events import FieldError
 from service.access import EVERYTHING, Principal, Role
 from service.api import authorize, query_limit
 from service.context import runtime
-from service.problems import Problem
+from service.problems import Problem, invalid_fields
 from service.secrets import encrypt, new_webhook_secret
 from service.webhook_events import WEBHOOKS_CHANNEL
 from service.webhook_models import (
@@ -131,12 +131,7 @@ async def _validated(request: web.Request) -> SubscriptionRequest:
 
 
 def _invalid(errors: list[FieldError]) -> Problem:
-    return Problem(
-        400,
-        "invalid-subscription",
-        f"the subscription has {len(errors)} error(s)",
-        errors=[error.model_dump() for error in errors],
-    )
+    return invalid_fields("invalid-subscription", "subscription", errors)
 
 
 async def list_subscriptions(request: web.Request) -> web.Response:
