@@ -40,18 +40,33 @@ class CaseRules:
 
 class DeadlinePlanner:
     def __init__(
-        self, rulebook: RuleBook, calendar: WorkingCalendar, overrides: PolicyOverrides = NO_OVERRIDES
+        self,
+        rulebook: RuleBook,
+        calendar: WorkingCalendar,
+        overrides: PolicyOverrides = NO_OVERRIDES,
+        region_defaults: dict[str, CaseRules] | None = None,
     ) -> None:
         self.rulebook = rulebook
         self.calendar = calendar
         self.overrides = overrides
+        # Most cases have no override: their rules depend on the region alone, so each region's are
+        # resolved once, not at every event and timer. Shared by the planners `with_overrides` makes.
+        self._region_defaults = {} if region_defaults is None else region_defaults
 
     def with_overrides(self, overrides: PolicyOverrides) -> DeadlinePlanner:
         """The same planner under the reminder policy overrides of one case and its region."""
-        return DeadlinePlanner(self.rulebook, self.calendar, overrides)
+        return DeadlinePlanner(self.rulebook, self.calendar, overrides, self._region_defaults)
 
     def case_rules(self, case: Case) -> CaseRules:
-        region = self.rulebook.region(case.region)
+        if self.overrides.region or self.overrides.case:
+            return self._resolve(case.region)
+        found = self._region_defaults.get(case.region)
+        if found is None:
+            found = self._region_defaults[case.region] = self._resolve(case.region)
+        return found
+
+    def _resolve(self, region_name: str) -> CaseRules:
+        region = self.rulebook.region(region_name)
         resolved = resolve(region, self.overrides)
         warnings = tuple(
             Warning(
