@@ -83,6 +83,11 @@ def has_invitations_to_send(meeting: Meeting, now: datetime) -> bool:
     )
 
 
+def _hold_reason(case: Case, meeting: Meeting, today: date) -> HoldReason | None:
+    hold = invitation_hold(case, meeting, today)
+    return None if hold is None else hold.reason
+
+
 def held_invitation_timers(case: Case, send: SendTimes, now: datetime) -> list[Effect]:
     """A timer for each moment a hold may change by itself: the opening of the consent's first day (the
     invitations leave then), and the 18th birthday while a guardian's consent and invitations still to
@@ -93,19 +98,14 @@ def held_invitation_timers(case: Case, send: SendTimes, now: datetime) -> list[E
     if case.status != "open" or consent is None or not waiting:
         return effects
     today = local_date(now)
-    starts = sorted(
-        hold.until
-        for meeting in waiting
-        if (hold := invitation_hold(case, meeting, today)) is not None
-        and hold.reason == "consent_starts_later"
-        and hold.until is not None
-    )
-    if starts:
+    # The hold is by day, the sending at the day's opening: between midnight and the opening of the first
+    # day nothing holds the invitations any more, and the timer still has to send them.
+    opening = send.opening(consent.valid_from)
+    releasable = {None, "consent_starts_later"}
+    if opening > now and any(_hold_reason(case, meeting, today) in releasable for meeting in waiting):
         effects.append(
             SetTimer(
-                key=f"{HELD_INVITATIONS_PREFIX}consent_starts",
-                kind=HELD_INVITATIONS_KIND,
-                due_at=send.opening(starts[0]),
+                key=f"{HELD_INVITATIONS_PREFIX}consent_starts", kind=HELD_INVITATIONS_KIND, due_at=opening
             )
         )
     if consent.given_by == "guardian" and consent.withdrawn_at is None and born is not None:
