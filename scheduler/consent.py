@@ -75,12 +75,12 @@ def majority_day(born: date) -> date:
     return birthday(born, MAJORITY_AGE)
 
 
+def has_pending_invitations(meeting: Meeting) -> bool:
+    return any(invitation.status == "pending" for invitation in meeting.invitations.values())
+
+
 def has_invitations_to_send(meeting: Meeting, now: datetime) -> bool:
-    return (
-        meeting.status == "scheduled"
-        and meeting.ends_at > now
-        and any(invitation.status == "pending" for invitation in meeting.invitations.values())
-    )
+    return meeting.status == "scheduled" and meeting.ends_at > now and has_pending_invitations(meeting)
 
 
 def _hold_reason(case: Case, meeting: Meeting, today: date) -> HoldReason | None:

@@ -18,7 +18,12 @@ from calendars.workdays import WorkingCalendar
 from config.region_rules import RegionRules
 from config.rule_schema import ComingOfAgeRule, DateRule, MeetingLengthRule, TargetGroupRule
 from scheduler.case import Case, Deadline, Meeting, Warning
-from scheduler.consent import Hold, guardian_consent_after_majority, invitation_hold
+from scheduler.consent import (
+    Hold,
+    guardian_consent_after_majority,
+    has_pending_invitations,
+    invitation_hold,
+)
 from scheduler.deadline_report import MeetingTimes
 
 
@@ -132,7 +137,7 @@ def _held_invitations(case: Case, meeting: Meeting, today: date) -> list[Warning
     if case.status != "open":
         return []
     meeting_id = meeting.meeting_id
-    to_send = any(invitation.status == "pending" for invitation in meeting.invitations.values())
+    to_send = has_pending_invitations(meeting)
     if guardian_consent_after_majority(case, meeting):
         then = (
             "Kallelserna skickas när personens eget samtycke eller en legal företrädares finns."
@@ -175,7 +180,7 @@ def _meeting(
     meeting_id = meeting.meeting_id
     meeting_day = local_date(meeting.starts_at)
     if times.notice_ok is False:
-        to_send = any(invitation.status == "pending" for invitation in meeting.invitations.values())
+        to_send = has_pending_invitations(meeting)
         hold = invitation_hold(case, meeting, today) if to_send else None
         found.append(
             Warning(
