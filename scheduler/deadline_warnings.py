@@ -1,8 +1,9 @@
 """Warnings on a case: what a coordinator should look at although no binding deadline has been missed.
 
 Kinds: guideline_expired, guideline_not_yet_valid, outside_target_group, birth_date_unknown,
-consent_without_end, consent_missing, consent_ends_before_meeting, notice_too_short, meeting_too_long,
-meeting_after_due, meeting_on_non_working_day, followup_not_set, recommendation_missed. Messages are
+consent_without_end, consent_missing, waiting_for_consent, guardian_consent_after_18,
+consent_ends_before_meeting, notice_too_short, meeting_too_long, meeting_after_due,
+meeting_on_non_working_day, followup_not_set, recommendation_missed. Messages are
 Swedish, for coordinators, and never carry the person's name or personnummer.
 """
 
@@ -17,6 +18,12 @@ from calendars.workdays import WorkingCalendar
 from config.region_rules import RegionRules
 from config.rule_schema import ComingOfAgeRule, DateRule, MeetingLengthRule, TargetGroupRule
 from scheduler.case import Case, Deadline, Meeting, Warning
+from scheduler.consent import (
+    Hold,
+    guardian_consent_after_majority,
+    has_pending_invitations,
+    invitation_hold,
+)
 from scheduler.deadline_report import MeetingTimes
 
 
@@ -31,7 +38,8 @@ def case_warnings(
     found = [*_guideline(rules, today), *_person(case, rules, today), *_consent(case, today)]
     upcoming = [m for m in case.meetings.values() if m.status == "scheduled"]
     for meeting in sorted(upcoming, key=lambda m: (m.starts_at, m.meeting_id)):
-        found.extend(_meeting(case, meeting, rules, calendar, meetings[meeting.meeting_id], deadlines))
+        found.extend(_held_invitations(case, meeting, today))
+        found.extend(_meeting(case, meeting, rules, calendar, meetings[meeting.meeting_id], deadlines, today))
     found.extend(_followup(case, rules))
     found.extend(_missed_recommendations(deadlines))
     return found
@@ -109,11 +117,54 @@ def _consent(case: Case, today: date) -> list[Warning]:
             )
         )
     has_upcoming = any(m.status == "scheduled" for m in case.meetings.values())
-    if case.status == "open" and has_upcoming and not case.consent_active(today):
+    starts_later = consent is not None and consent.withdrawn_at is None and consent.valid_from > today
+    if case.status == "open" and has_upcoming and not case.consent_active(today) and not starts_later:
         found.append(
             Warning(kind="consent_missing", message="Ett möte är planerat men giltigt samtycke saknas i dag.")
         )
     return found
+
+
+_HOLD_REASONS = {
+    "no_consent": "Kallelserna hålls tills giltigt samtycke finns.",
+    "consent_starts_later": "Kallelserna hålls tills samtycket börjar gälla {until}.",
+    "guardian_consent_after_18": "Kallelserna hålls tills personens eget samtycke finns.",
+}
+
+
+def _held_invitations(case: Case, meeting: Meeting, today: date) -> list[Warning]:
+    """Invitations that consent holds back (or a meeting that a guardian's consent no longer covers)."""
+    if case.status != "open":
+        return []
+    meeting_id = meeting.meeting_id
+    to_send = has_pending_invitations(meeting)
+    if guardian_consent_after_majority(case, meeting):
+        then = (
+            "Kallelserna skickas när personens eget samtycke eller en legal företrädares finns."
+            if to_send
+            else "Kallelserna gick ut före 18-årsdagen; fråga personen om eget samtycke före mötet."
+        )
+        return [
+            Warning(
+                kind="guardian_consent_after_18",
+                message=f"Möte {meeting_id}: personen är 18 år på mötesdagen och vårdnadshavarens samtycke "
+                f"gäller inte längre (föräldrabalken 6 kap. 2 §). {then}",
+            )
+        ]
+    hold = invitation_hold(case, meeting, today)
+    if to_send and hold is not None and hold.reason == "consent_starts_later":
+        return [
+            Warning(
+                kind="waiting_for_consent",
+                message=f"Möte {meeting_id}: samtycket gäller från {hold.until}; kallelserna skickas då, när "
+                "utskicksfönstret öppnar.",
+            )
+        ]
+    return []
+
+
+def _hold_reason(hold: Hold | None) -> str:
+    return "" if hold is None else " " + _HOLD_REASONS[hold.reason].format(until=hold.until)
 
 
 def _meeting(
@@ -123,16 +174,19 @@ def _meeting(
     calendar: WorkingCalendar,
     times: MeetingTimes,
     deadlines: list[Deadline],
+    today: date,
 ) -> list[Warning]:
     found = []
     meeting_id = meeting.meeting_id
     meeting_day = local_date(meeting.starts_at)
     if times.notice_ok is False:
+        to_send = has_pending_invitations(meeting)
+        hold = invitation_hold(case, meeting, today) if to_send else None
         found.append(
             Warning(
                 kind="notice_too_short",
                 message=f"Möte {meeting_id}: kallelsetiden blir {times.notice_days} dagar, minst "
-                f"{times.required_notice_days} krävs.",
+                f"{times.required_notice_days} krävs.{_hold_reason(hold)}",
             )
         )
     length = rules.find("meeting_max_duration", MeetingLengthRule)

@@ -28,6 +28,7 @@ from calendars.workdays import WorkingCalendar
 from config.region_rules import RegionRules, ResolvedRule
 from config.rule_schema import ComingOfAgeRule, DateRule, DayRule, RuleBase, TargetGroupRule
 from scheduler.case import Case, Deadline, DeadlineStatus, Meeting
+from scheduler.consent import invitation_hold
 from scheduler.deadline_report import DeadlineReport, MeetingTimes
 from scheduler.deadline_warnings import case_warnings
 from scheduler.notice import NoticeCalculator, count_backward, count_forward
@@ -185,7 +186,10 @@ def _meeting_times(
     first_round = _first_round(meeting)
     notice_days = None
     if first_round:
-        notice_days = min((meeting_day - _receipt(meeting, pid, notice, today)).days for pid in first_round)
+        unsent_on = _earliest_send_day(case, meeting, today)
+        notice_days = min(
+            (meeting_day - _receipt(meeting, pid, notice, unsent_on)).days for pid in first_round
+        )
     sends = [notice.latest_send(meeting_day, meeting.participants[pid].channel) for pid in first_round]
     latest_send = min((day for day in sends if day is not None), default=None) if applies else None
     escalation = rules.find(
@@ -204,9 +208,15 @@ def _meeting_times(
     )
 
 
-def _receipt(meeting: Meeting, pid: str, notice: NoticeCalculator, today: date) -> date:
+def _earliest_send_day(case: Case, meeting: Meeting, today: date) -> date:
+    """An invitation not sent yet counts as leaving today, or on the consent's first day if that is later."""
+    hold = invitation_hold(case, meeting, today)
+    return hold.until if hold is not None and hold.until is not None else today
+
+
+def _receipt(meeting: Meeting, pid: str, notice: NoticeCalculator, unsent_on: date) -> date:
     invitation = meeting.invitations.get(pid)
-    sent_on = local_date(invitation.sent_at) if invitation and invitation.sent_at else today
+    sent_on = local_date(invitation.sent_at) if invitation and invitation.sent_at else unsent_on
     return notice.received_on(sent_on, meeting.participants[pid].channel)
 
 

@@ -24,6 +24,7 @@ from scheduler.case import (
     ParticipantInfo,
     PersonInfo,
 )
+from scheduler.consent import invitation_hold
 from scheduler.deviations import record_deviation
 from scheduler.effects import (
     CancelTimers,
@@ -136,10 +137,7 @@ def _consent_given(case: Case, event: Event, ctx: Context) -> Decision:
     case.consent = Consent(
         given_by=data.given_by, valid_from=data.valid_from, valid_to=data.valid_to, given_at=event.occurred_at
     )
-    effects: list[Effect] = []
-    for meeting in _upcoming(case, ctx.now):
-        effects.extend(_invite_pending(case, meeting, ctx))
-    return Applied(case, effects)
+    return Applied(case, release_held_invitations(case, ctx.now))
 
 
 def _consent_withdrawn(case: Case, event: Event, ctx: Context) -> Decision:
@@ -185,7 +183,7 @@ def _meeting_scheduled(case: Case, event: Event, ctx: Context) -> Decision:
             participant_id=participant.participant_id, channel=participant.channel
         )
     case.meetings[meeting.meeting_id] = meeting
-    return Applied(case, _invite_pending(case, meeting, ctx))
+    return Applied(case, invite_pending(case, meeting, ctx.now))
 
 
 def _meeting_rescheduled(case: Case, event: Event, ctx: Context) -> Decision:
@@ -211,7 +209,7 @@ def _meeting_rescheduled(case: Case, event: Event, ctx: Context) -> Decision:
             invitation.reminded_at = None
         if invitation.sent_at is not None and invitation.status != "delegated":
             effects.append(_message(case, meeting, invitation, "update", ctx.now))
-    effects.extend(_invite_pending(case, meeting, ctx))
+    effects.extend(invite_pending(case, meeting, ctx.now))
     return Applied(case, effects)
 
 
@@ -263,7 +261,7 @@ def _add_delegate(case: Case, meeting: Meeting, data: ParticipantResponded, ctx:
     )
     meeting.invitations[delegate_id] = Invitation(participant_id=delegate_id, channel="email")
     meeting.invitations[data.participant_id].delegated_to = delegate_id
-    return _invite_pending(case, meeting, ctx)
+    return invite_pending(case, meeting, ctx.now)
 
 
 def _meeting_held(case: Case, event: Event, ctx: Context) -> Decision:
@@ -363,16 +361,24 @@ def _cancel_meeting(case: Case, meeting: Meeting, at: datetime) -> list[Effect]:
     return effects
 
 
-def _invite_pending(case: Case, meeting: Meeting, ctx: Context) -> list[Effect]:
-    """Send every invitation of the meeting still waiting, if consent allows it now."""
-    if meeting.status != "scheduled" or not case.consent_active(local_date(ctx.now)):
+def invite_pending(case: Case, meeting: Meeting, now: datetime) -> list[Effect]:
+    """Send every invitation of the meeting still waiting, unless consent holds them back now."""
+    if meeting.status != "scheduled" or invitation_hold(case, meeting, local_date(now)) is not None:
         return []
     effects: list[Effect] = []
     for invitation in meeting.invitations.values():
         if invitation.status == "pending":
             invitation.status = "sent"
-            invitation.sent_at = ctx.now
-            effects.append(_message(case, meeting, invitation, "request", ctx.now))
+            invitation.sent_at = now
+            effects.append(_message(case, meeting, invitation, "request", now))
+    return effects
+
+
+def release_held_invitations(case: Case, now: datetime) -> list[Effect]:
+    """Send what consent held back, now that the hold may have ended (the consent's first day)."""
+    effects: list[Effect] = []
+    for meeting in _upcoming(case, now):
+        effects.extend(invite_pending(case, meeting, now))
     return effects
 
 

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from calendars.stockholm import STOCKHOLM, local_offset_exists
-from scheduler.identity import IdentityNumberError, parse_identity_number
+from scheduler.identity import IdentityNumberError, contains_identity_number, parse_identity_number
 
 _LOCAL_OFFSETS = {timedelta(hours=1), timedelta(hours=2)}
 
@@ -50,12 +50,23 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _no_identity_number(value: str) -> str:
+    """Free text travels further than the person's fields (into invitations, calendars and reports), so a
+    personnummer written into it is refused rather than carried (CONTRACT v1.1, "Free text")."""
+    if contains_identity_number(value):
+        raise ValueError("must not contain a personnummer or samordningsnummer")
+    return value
+
+
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_no_nul)
 ]
 LongText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_no_nul)
 ]
+# What people write in their own words: purpose, questions, location, reason, comment, description.
+FreeText = Annotated[Text, AfterValidator(_no_identity_number)]
+LongFreeText = Annotated[LongText, AfterValidator(_no_identity_number)]
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$"),
@@ -150,12 +161,12 @@ class MeetingScheduled(Strict):
     kind: Literal["initial", "followup"]
     starts_at: Moment
     ends_at: Moment
-    location: Text
+    location: FreeText
     online_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
     organizer: Contact
     participants: Annotated[list[Participant], Field(min_length=1, max_length=100)]
-    purpose: LongText
-    questions: list[LongText] = Field(default_factory=list, max_length=50)
+    purpose: LongFreeText
+    questions: list[LongFreeText] = Field(default_factory=list, max_length=50)
     notice_agreed: bool = False
 
     @model_validator(mode="after")
@@ -171,7 +182,7 @@ class MeetingRescheduled(Strict):
     meeting_id: Identifier
     starts_at: Moment
     ends_at: Moment
-    location: Text | None = None
+    location: FreeText | None = None
     online_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")] | None = None
 
     @model_validator(mode="after")
@@ -182,7 +193,7 @@ class MeetingRescheduled(Strict):
 
 class MeetingCancelled(Strict):
     meeting_id: Identifier
-    reason: LongText | None = None
+    reason: LongFreeText | None = None
 
 
 class Delegate(Strict):
@@ -196,7 +207,7 @@ class ParticipantResponded(Strict):
     participant_id: Identifier
     response: Literal["accepted", "declined", "tentative", "delegated"]
     delegate: Delegate | None = None
-    comment: LongText | None = None
+    comment: LongFreeText | None = None
 
     @model_validator(mode="after")
     def _delegate_when_delegated(self) -> ParticipantResponded:
@@ -207,7 +218,7 @@ class ParticipantResponded(Strict):
 
 class Action(Strict):
     action_id: Identifier
-    description: LongText
+    description: LongFreeText
     responsible_organisation: Text
     responsible_email: Email | None = None
     due_on: date

@@ -1,8 +1,11 @@
 """Swedish personal identity numbers: personnummer and samordningsnummer.
 
 Only the birth date is kept from a number; the number itself is never stored, logged or echoed in an
-error message. python-stdnum validates personnummer but not samordningsnummer (day of month + 60),
-so the rules are written out here: they are short.
+error message. python-stdnum checks the Luhn digit, but its personnummer module neither knows the
+samordningsnummer (day of month + 60) nor takes the century from the day the number was given, so
+those two rules are written out here: they are short.
+
+Only ASCII digits make a number: a string of Arabic-Indic digits is not a personnummer.
 """
 
 from __future__ import annotations
@@ -11,9 +14,17 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_PATTERN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$")
+from stdnum import luhn
+
+_PATTERN = re.compile(
+    r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$", re.ASCII
+)
+# A number inside text: 10 or 12 digits, optionally '-' or '+' before the last four, not part of a longer
+# run of digits, and not right after '+' (an international phone number such as +46701234567).
+_IN_TEXT = re.compile(r"(?<![0-9+])(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}(?![0-9])", re.ASCII)
 
 COORDINATION_DAY_OFFSET = 60
+_CENTURIES = (18, 19, 20)
 
 
 class IdentityNumberError(ValueError):
@@ -24,15 +35,6 @@ class IdentityNumberError(ValueError):
 class IdentityNumber:
     birth_date: date
     coordination: bool
-
-
-def luhn_check_digit(digits: str) -> int:
-    """Check digit (mod 10, weights 2,1,2,…) over the nine digits YYMMDDNNN."""
-    total = 0
-    for index, char in enumerate(digits):
-        product = int(char) * (2 if index % 2 == 0 else 1)
-        total += product - 9 if product > 9 else product
-    return (10 - total % 10) % 10
 
 
 def parse_identity_number(value: str, *, reference: date) -> IdentityNumber:
@@ -48,7 +50,7 @@ def parse_identity_number(value: str, *, reference: date) -> IdentityNumber:
     century, yymmdd, separator = match["century"], match["yymmdd"], match["sep"]
     if century is not None and separator == "+":
         raise IdentityNumberError("'+' is only used with 10 digits")
-    if luhn_check_digit(yymmdd + match["serial"]) != int(match["check"]):
+    if not luhn.is_valid(yymmdd + match["serial"] + match["check"]):
         raise IdentityNumberError("check digit does not match")
     year_in_century, month, day = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6])
     coordination = day > COORDINATION_DAY_OFFSET
@@ -76,3 +78,39 @@ def _full_year(
     if separator == "+":
         year -= 100
     return year
+
+
+def contains_identity_number(text: str) -> bool:
+    """Whether free text holds a valid personnummer or samordningsnummer, in any of the shapes
+    `parse_identity_number` takes.
+
+    Without the day the text was written, a ten-digit number counts when its date is real in either
+    century it could belong to; a twelve-digit one names its century. A phone number written in groups
+    (070-123 45 67, +46 70 123 45 67), a date (2026-12-03) or a time is never ten or twelve digits in a
+    row, so it passes.
+    """
+    return any(_is_identity_number(match.group()) for match in _IN_TEXT.finditer(text))
+
+
+def _is_identity_number(candidate: str) -> bool:
+    match = _PATTERN.match(candidate)
+    if match is None or (match["century"] is not None and match["sep"] == "+"):
+        return False
+    yymmdd = match["yymmdd"]
+    if not luhn.is_valid(yymmdd + match["serial"] + match["check"]):
+        return False
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
+    if day > COORDINATION_DAY_OFFSET:
+        day -= COORDINATION_DAY_OFFSET
+    # Nobody alive was born before 1800 or after 2099: a "century" outside these is no birth year.
+    centuries = [int(match["century"])] if match["century"] is not None else [19, 20]
+    centuries = [century for century in centuries if century in _CENTURIES]
+    return any(_real_date(century * 100 + int(yymmdd[:2]), month, day) for century in centuries)
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True

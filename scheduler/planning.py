@@ -13,6 +13,7 @@ from config.region_rules import RegionRules
 from config.reminder_policy import NO_OVERRIDES, PolicyOverrides, ReminderPolicy, apply_to_rules, resolve
 from config.rules import RuleBook
 from scheduler.case import Case, Deadline, Warning
+from scheduler.consent import held_invitation_timers
 from scheduler.deadline_report import DeadlineReport
 from scheduler.deadlines import compute_deadlines
 from scheduler.deviations import record_deviation
@@ -102,6 +103,7 @@ class DeadlinePlanner:
         effects.extend(survey_messages(case, case_rules.rules, now))
         effects.extend(self._reminders(case, report, case_rules.policy, send, now))
         effects.extend(self._deadline_timers(case))
+        effects.extend(held_invitation_timers(case, send, now))
         return effects
 
     def _reminders(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from calendars.itip_reply import AttendeeReply, ParsedCalendarMessage, ProposedTime
 from scheduler.case import Meeting
+from scheduler.identity import contains_identity_number
 
 Response = Literal["accepted", "declined", "tentative", "delegated"]
 _PARTSTATS: dict[str, Response] = {
@@ -145,7 +146,8 @@ def responded_event(answer: Answer, case_id: str, occurred_at: datetime) -> dict
         if answer.delegate.organisation:
             delegate["organisation"] = answer.delegate.organisation
         data["delegate"] = delegate
-    if answer.comment:
+    # A comment that holds a personnummer would be refused as free text; the answer itself still counts.
+    if answer.comment and not contains_identity_number(answer.comment[:4000]):
         data["comment"] = answer.comment[:4000]
     return {
         "type": "participant.responded",

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from scheduler.case import Case
-from scheduler.decide import Planner
+from scheduler.consent import HELD_INVITATIONS_KIND
+from scheduler.decide import Planner, release_held_invitations
 from scheduler.effects import Effect
 
 DEADLINE_KIND = "deadline"
@@ -64,8 +65,21 @@ def bring_up_to_date(case: Case | None, timer: DueTimer, ctx: TimerContext) -> F
     return Fired(changed, ctx.planner.refresh(changed, ctx.now))
 
 
-# Every kind recomputes the whole case; the kinds tell the timers apart in the table and in metrics.
-# `replan` is armed for every open case of a region whose reminder policy changed.
-HANDLERS: Mapping[str, TimerHandler] = dict.fromkeys(
-    (DEADLINE_KIND, "reminder", "escalation", "replan"), bring_up_to_date
-)
+def send_held_invitations(case: Case | None, timer: DueTimer, ctx: TimerContext) -> Fired:
+    """A hold on the invitations may have ended (the consent's first day has opened, or the person has
+    come of age): send what consent now allows, then recompute the case. What consent still holds stays
+    pending, so a repeated firing sends nothing twice."""
+    if case is None or case.status == "closed":
+        return Fired()
+    changed = case.model_copy(deep=True)
+    effects = release_held_invitations(changed, ctx.now)
+    effects.extend(ctx.planner.refresh(changed, ctx.now))
+    return Fired(changed, effects)
+
+
+# Every kind but the held invitations recomputes the whole case; the kinds tell the timers apart in the
+# table and in metrics. `replan` is armed for every open case of a region whose reminder policy changed.
+HANDLERS: Mapping[str, TimerHandler] = {
+    **dict.fromkeys((DEADLINE_KIND, "reminder", "escalation", "replan"), bring_up_to_date),
+    HELD_INVITATIONS_KIND: send_held_invitations,
+}

@@ -14,8 +14,9 @@ from calendars.stockholm import parse_moment
 from calendars.workdays import WorkingCalendar
 from config.rules import RuleFileError, load_rulebook
 from config.settings import Settings, SettingsError, load_settings
+from scheduler.accepted import accept_event
 from scheduler.clock import SystemClock
-from scheduler.events import EventValidationError, parse_event
+from scheduler.events import EventValidationError, FieldError
 from scheduler.planning import DeadlinePlanner
 from scheduler.replay import replay
 from service import access, admin
@@ -119,22 +120,19 @@ def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{args.event_file}: not a JSON file ({exc})") from None
     if not isinstance(raw, list):
         raise CommandError(f"{args.event_file}: must hold a JSON array of events")
+    now = _parse_now(args.now) if args.now else asyncio.run(SystemClock().now())
+    rulebook = load_rulebook(settings.config_dir)
+    # Validated and reduced exactly as the intake does, so the same events give the same deadlines.
     events, problems = [], list[str]()
     for index, item in enumerate(raw):
         try:
-            events.append(parse_event(item))
+            events.append(accept_event(item, rulebook.names()))
         except EventValidationError as exc:
             problems.extend(
-                f"{args.event_file}: [{index}].{'.'.join(map(str, e.loc))}: {e.msg}" for e in exc.errors
+                f"{args.event_file}: {_location(index, error)}: {error.msg}" for error in exc.errors
             )
     if problems:
         raise CommandError("\n".join(problems))
-    now = _parse_now(args.now) if args.now else asyncio.run(SystemClock().now())
-    rulebook = load_rulebook(settings.config_dir)
-    for event in events:
-        region = getattr(event.data, "region", None)
-        if region is not None and region not in rulebook.names():
-            raise CommandError(f"{args.event_file}: no rule file for region '{region}'")
     result = replay(events, DeadlinePlanner(rulebook, WorkingCalendar()), now)
     if result.case is None:
         raise CommandError(f"{args.event_file}: no case.opened event for the case")
@@ -142,6 +140,14 @@ def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sipvakt: event [{position}] not applied: {reason}", file=sys.stderr)
     print(json.dumps(deadlines_view(result.case), ensure_ascii=False, indent=2))
     return 0
+
+
+def _location(index: int, error: FieldError) -> str:
+    """`[3].data.questions[2]`: the event's index in the file, then the field, as the API's `loc` says."""
+    path = f"[{index}]"
+    for part in error.loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
 
 
 def _parse_now(text: str) -> datetime:

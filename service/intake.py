@@ -7,8 +7,8 @@ import logging
 
 from aiohttp import web
 
-from scheduler.events import CaseOpened, Event, EventValidationError, FieldError, parse_event
-from scheduler.events import without_identity as redacted
+from scheduler.accepted import accept_event
+from scheduler.events import Event, EventValidationError, FieldError
 from service import access, store
 from service.context import runtime
 from service.problems import Problem, invalid_fields
@@ -59,7 +59,7 @@ async def _receive(request: web.Request) -> web.Response:
             integration_id=integration_id,
             webhook_id=webhook_id,
             body=body,
-            event=redacted(event),
+            event=event,
             received_at=await rt.clock.now(),
         )
     extra = {"event_id": intake.event_id, "event_type": event.type, "integration_id": integration_id}
@@ -97,15 +97,9 @@ def _validated(body: bytes, regions: list[str]) -> Event:
             [FieldError(loc=[], msg=f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
     try:
-        event = parse_event(decoded)
+        return accept_event(decoded, regions)
     except EventValidationError as exc:
         raise _invalid(exc.errors) from None
-    if isinstance(event.data, CaseOpened) and event.data.region not in regions:
-        known = ", ".join(regions)
-        raise _invalid(
-            [FieldError(loc=["data", "region"], msg=f"no rule file for this region; known: {known}")]
-        )
-    return event
 
 
 def _invalid(errors: list[FieldError]) -> Problem:
