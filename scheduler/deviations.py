@@ -1,4 +1,8 @@
-"""Recording a deviation once: its id is derived from what it is about, so noticing it again finds it."""
+"""Recording a deviation once: its id is derived from what it is about, so noticing it again finds it.
+
+Each deviation names the rule that makes it one and whether that rule is the region's own *avvikelse*
+(`reportable`) or sipvakt's escalation. The rule is not part of the id, except for `late`, where two
+missed rules about one meeting are two deviations: a change of rule files never records one twice."""
 
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ def record_deviation(
     meeting_id: str | None = None,
     participant_id: str | None = None,
     action_id: str | None = None,
-    rule: str | None = None,
+    rule: str,
+    reportable: bool,
 ) -> RecordDeviation:
     """Add the deviation to the case unless it is there already; the effect stores it once as well."""
     deviation = Deviation(
@@ -40,7 +45,7 @@ def record_deviation(
             meeting_id=meeting_id,
             participant_id=participant_id,
             action_id=action_id,
-            rule=rule,
+            rule=rule if kind == "late" else None,
         ),
         kind=kind,
         detected_at=now,
@@ -48,6 +53,7 @@ def record_deviation(
         participant_id=participant_id,
         action_id=action_id,
         rule=rule,
+        reportable=reportable,
     )
     if all(existing.deviation_id != deviation.deviation_id for existing in case.deviations):
         case.deviations.append(deviation)
