@@ -89,6 +89,32 @@ def _turns_18(subject: NoticeSubject) -> NoticeMessage:
     )
 
 
+def _leaves_target_group(subject: NoticeSubject) -> NoticeMessage:
+    return NoticeMessage(
+        case_reference=_case_reference(subject),
+        headline="Den enskilde lämnar snart målgruppen för SIP-riktlinjen",
+        paragraphs=(
+            "Personen som planen gäller når snart den ålder då regionens riktlinje för SIP inte längre "
+            "gäller hen.",
+            "Se dagen i ärendet i sipvakt, och bestäm före den om samordningen ska lämnas över, fortsätta "
+            "enligt en annan överenskommelse eller avslutas. Ärendet stängs inte av sig självt.",
+        ),
+    )
+
+
+def _urgent_opened(subject: NoticeSubject) -> NoticeMessage:
+    return NoticeMessage(
+        case_reference=_case_reference(subject),
+        headline="Nytt SIP-ärende med skyddsbehov",
+        paragraphs=(
+            "Ett SIP-ärende där den enskilde bedöms ha skyddsbehov har öppnats i sipvakt, och du är "
+            "samordnare.",
+            "Arbetet ska påbörjas utan dröjsmål: kalla till SIP-möte så snart som möjligt. Tidsgränsen för "
+            "mötet står i ärendet i sipvakt.",
+        ),
+    )
+
+
 def _action_due(subject: NoticeSubject) -> NoticeMessage:
     payload = subject.payload
     agreed = f" bestämdes på SIP-mötet {_meeting_span(subject)} och" if subject.meeting else ""
@@ -116,7 +142,7 @@ def _deviation(subject: NoticeSubject) -> NoticeMessage:
             f"{_participant(subject)} har inte svarat på kallelsen till SIP-mötet {_meeting_span(subject)}."
         ),
         "no_show": lambda: (
-            f"{_participant(subject)} tackade ja men kom inte till SIP-mötet {_meeting_span(subject)}."
+            f"{_participant(subject)} kom inte till SIP-mötet {_meeting_span(subject)} trots kallelse."
         ),
         "action_not_done": lambda: f"Åtgärd {deviation.action_id} var inte utförd den dag planen anger.",
         "late": lambda: f"En tidsgräns i regionens riktlinje har passerats ({deviation.rule}).",
@@ -151,6 +177,8 @@ _REMINDERS: dict[str, Callable[[NoticeSubject], NoticeMessage]] = {
     "followup_call": _followup_call,
     "consent_expiry": _consent_expiry,
     "turns_18": _turns_18,
+    "leaves_target_group": _leaves_target_group,
+    "urgent_opened": _urgent_opened,
     "action_due": _action_due,
     "deviation": _deviation,
 }

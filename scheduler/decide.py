@@ -46,6 +46,7 @@ from scheduler.events import (
     MeetingScheduled,
     ParticipantResponded,
 )
+from scheduler.reminders import urgent_opening_notice
 
 
 class Planner(Protocol):
@@ -95,7 +96,8 @@ def decide(case: Case | None, event: Event, ctx: Context) -> Decision:
     if isinstance(event.data, CaseOpened):
         if case is not None:
             return Rejected("the case is already open; case.opened comes once per case")
-        decision: Decision = Applied(_open_case(event, event.data, ctx))
+        opened = _open_case(event, event.data, ctx)
+        decision: Decision = Applied(opened, urgent_opening_notice(opened, ctx.now))
     elif case is None:
         return Waiting("the case has not been opened yet")
     elif case.status == "closed":

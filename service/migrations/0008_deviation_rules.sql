@@ -15,21 +15,26 @@ update deviations set
         or (region = 'vastra_gotaland' and kind = 'action_not_done')
 where rule is null;
 
--- The case documents hold their deviations too: copy the same two fields into them, keeping order.
--- (`state` is json: worked on as jsonb and stored back as json.)
-update cases c set state = jsonb_set(
-    c.state::jsonb,
-    '{deviations}',
-    (
-        select coalesce(jsonb_agg(
-            case when d.deviation_id is null then e.item
-                 else e.item || jsonb_build_object('rule', d.rule, 'reportable', d.reportable) end
-            order by e.position
-        ), '[]'::jsonb)
-        from jsonb_array_elements(c.state::jsonb -> 'deviations') with ordinality as e(item, position)
-        left join deviations d on d.deviation_id = e.item ->> 'deviation_id'
+-- The case documents hold their deviations too: copy the same two fields into them. The document is
+-- json, whose key order matters (meetings read back in the order given), so it is rebuilt key by key in
+-- its own order and only each deviation, whose key order does not matter, goes through jsonb.
+update cases c set state = (
+    select json_object_agg(
+        top.key,
+        case when top.key <> 'deviations' then top.value else (
+            select coalesce(json_agg(
+                case when d.deviation_id is null then e.item
+                     else (e.item::jsonb || jsonb_build_object('rule', d.rule, 'reportable', d.reportable))::json
+                end
+                order by e.position
+            ), '[]'::json)
+            from json_array_elements(top.value) with ordinality as e(item, position)
+            left join deviations d on d.deviation_id = e.item ->> 'deviation_id'
+        ) end
+        order by top.position
     )
-)::json
+    from json_each(c.state) with ordinality as top(key, value, position)
+)
 where json_typeof(c.state -> 'deviations') = 'array' and json_array_length(c.state -> 'deviations') > 0;
 
 create index deviations_region_reportable on deviations (region, reportable, detected_at);
