@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from config.region_rules import ResolvedRule
+from config.rule_schema import DeviationRule
 from scheduler.case import Case, Deviation, DeviationKind
 from scheduler.effects import RecordDeviation
 
@@ -58,3 +60,26 @@ def record_deviation(
     if all(existing.deviation_id != deviation.deviation_id for existing in case.deviations):
         case.deviations.append(deviation)
     return RecordDeviation(deviation)
+
+
+def record_under(
+    case: Case,
+    rule: ResolvedRule[DeviationRule],
+    kind: DeviationKind,
+    now: datetime,
+    *,
+    meeting_id: str | None = None,
+    participant_id: str | None = None,
+    action_id: str | None = None,
+) -> RecordDeviation:
+    """Record a deviation that a region's deviation rule makes, citing it and its reportability."""
+    return record_deviation(
+        case,
+        kind,
+        now,
+        meeting_id=meeting_id,
+        participant_id=participant_id,
+        action_id=action_id,
+        rule=rule.qualified_name,
+        reportable=rule.rule.reportable,
+    )

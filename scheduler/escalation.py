@@ -12,7 +12,7 @@ from datetime import datetime
 from config.region_rules import RegionRules
 from scheduler.case import Case, Meeting
 from scheduler.deadline_report import DeadlineReport
-from scheduler.deviations import record_deviation
+from scheduler.deviations import record_under
 from scheduler.effects import CancelTimers, Effect, SetTimer
 from scheduler.reminders import escalation_moment
 from scheduler.send_times import SendTimes
@@ -54,14 +54,13 @@ def escalate_unanswered(
             if rule is None:
                 continue
             effects.append(
-                record_deviation(
+                record_under(
                     case,
+                    rule,
                     "no_response",
                     now,
                     meeting_id=meeting.meeting_id,
                     participant_id=invitation.participant_id,
-                    rule=rule.qualified_name,
-                    reportable=rule.rule.reportable,
                 )
             )
     return effects
@@ -83,14 +82,8 @@ def no_shows(case: Case, meeting: Meeting, rules: RegionRules, now: datetime) ->
             counts = invitation.status == "accepted"
         if counts:
             counted.append(
-                record_deviation(
-                    case,
-                    "no_show",
-                    now,
-                    meeting_id=meeting.meeting_id,
-                    participant_id=participant_id,
-                    rule=rule.qualified_name,
-                    reportable=rule.rule.reportable,
+                record_under(
+                    case, rule, "no_show", now, meeting_id=meeting.meeting_id, participant_id=participant_id
                 )
             )
     return counted
@@ -102,15 +95,7 @@ def actions_not_done(case: Case, rules: RegionRules, report: DeadlineReport, now
     if rule is None:
         return []
     return [
-        record_deviation(
-            case,
-            "action_not_done",
-            now,
-            meeting_id=d.meeting_id,
-            action_id=d.action_id,
-            rule=rule.qualified_name,
-            reportable=rule.rule.reportable,
-        )
+        record_under(case, rule, "action_not_done", now, meeting_id=d.meeting_id, action_id=d.action_id)
         for d in report.deadlines
         if d.kind == "action_due" and d.status == "missed"
     ]

@@ -270,3 +270,22 @@ def test_each_deviation_kind_has_the_regions_reportable_rule_or_sipvakts_escalat
     for region in ("blekinge", "dalarna", "jonkoping"):
         for kind in ("no_response", "no_show", "action_not_done"):
             assert made_by(region, kind) == ("default.escalation", False)
+
+
+def test_national_rules_cite_the_section_they_rest_on() -> None:
+    """The guardian's say ends with the custody at 18 (föräldrabalken 6 kap. 2 §, not 9 kap. 1 § about
+    property); the discharge rule quotes the act's words *planering* and *underrättelse*; the urgent duty
+    quotes SoL (2001:453) 2 kap. 7 §, named as the act replaced on 2025-07-01."""
+    default = load_rulebook(CONFIG).region("default")
+    coming_of_age = default.rules["coming_of_age"]
+    assert "6 kap. 2 §" in (coming_of_age.source.reference or "")
+    assert "9 kap." not in coming_of_age.rule.phrase + (coming_of_age.source.reference or "")
+    discharge = default.rules["invitation_after_discharge"]
+    assert "samordnad individuell planering" in discharge.rule.phrase
+    assert "underrättelse" in discharge.rule.phrase
+    assert "2017:612" in (discharge.source.reference or "")
+    urgent = default.rules["start_without_delay"]
+    assert urgent.rule.phrase == "Arbetet med planen ska påbörjas utan dröjsmål."
+    assert "upphävd 2025-07-01" in urgent.source.title and "2 kap. 7 §" in (urgent.source.reference or "")
+    # The urgent track's number is sipvakt's own, quoted as such, not attributed to the law.
+    assert default.rules["urgent_meeting_within"].source == default.document.as_source()
