@@ -114,7 +114,7 @@ class NoticeRule(CountedDays):
 
 
 class TargetGroupRule(RuleBase):
-    """The ages a guideline covers, both ends inclusive ("0 – 18 år", "t.o.m. 20 år")."""
+    """The ages a guideline covers, both ends inclusive ("t.o.m. 20 år" is max_age = 20)."""
 
     kind: Literal["target_group"]
     min_age: Annotated[int, Field(ge=0, le=150)]
