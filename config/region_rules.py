@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any, Generic, TypeVar
 
-from config.rule_schema import Document, Rule, RuleBase, SendWindowRule, Source
+from config.rule_schema import DeviationRule, Document, Rule, RuleBase, SendWindowRule, Source
 
 R = TypeVar("R", bound=RuleBase, covariant=True)
 M = TypeVar("M", bound=RuleBase)
@@ -15,12 +15,15 @@ M = TypeVar("M", bound=RuleBase)
 
 @dataclass(frozen=True)
 class ResolvedRule(Generic[R]):
-    """A rule with the file it was last set in (`origin`) and the source its phrase is quoted from."""
+    """A rule with the file it was last set in (`origin`), the source its phrase is quoted from, and the
+    source of its number (`number_source`, None for a rule without one), which an override that only
+    quotes its own phrase does not change."""
 
     name: str
     origin: str
     rule: R
     source: Source
+    number_source: Source | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -54,8 +57,21 @@ class RegionRules:
             if resolved.rule.enabled and getattr(resolved.rule, "kind", None) == kind:
                 if not isinstance(resolved.rule, model):
                     raise TypeError(f"rule {resolved.qualified_name} is not a {model.__name__}")
-                return ResolvedRule(resolved.name, resolved.origin, resolved.rule, resolved.source)
+                return ResolvedRule(
+                    resolved.name, resolved.origin, resolved.rule, resolved.source, resolved.number_source
+                )
         return None
+
+    def deviation_rule(self, kind: str) -> ResolvedRule[DeviationRule] | None:
+        """The rule that makes a deviation of this kind: the region's reportable one where its guideline
+        names the situation an *avvikelse*, otherwise sipvakt's own escalation (None: no rule covers it)."""
+        covering = [
+            ResolvedRule(r.name, r.origin, r.rule, r.source, r.number_source)
+            for r in self.rules.values()
+            if r.rule.enabled and isinstance(r.rule, DeviationRule) and kind in r.rule.covers
+        ]
+        covering.sort(key=lambda r: not r.rule.reportable)
+        return covering[0] if covering else None
 
     def expired_documents(self, on: date) -> list[tuple[str, Document]]:
         """Every document in the chain whose validity ended before the day (the rules still apply)."""

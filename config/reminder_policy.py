@@ -84,6 +84,7 @@ class ReminderPolicy(_Strict):
     followup_call: LeadPolicy
     consent_expiry: LeadPolicy
     turns_18: LeadPolicy
+    leaves_target_group: LeadPolicy
     action_due: LeadPolicy
     deviation: Toggle
 

@@ -33,6 +33,8 @@ DayKind = Literal[
 # The kinds, as a tuple, for building the kind → model table below.
 DAY_KINDS: tuple[str, ...] = get_args(DayKind)
 DateKind = Literal["followup_date", "action_date", "consent_validity"]
+# The kinds of deviation sipvakt records (scheduler.case.DeviationKind), as a rule file names them.
+DeviationKind = Literal["no_response", "no_show", "action_not_done", "late"]
 
 
 class Strict(BaseModel):
@@ -112,7 +114,7 @@ class NoticeRule(CountedDays):
 
 
 class TargetGroupRule(RuleBase):
-    """The ages a guideline covers, both ends inclusive ("0 – 18 år", "t.o.m. 20 år")."""
+    """The ages a guideline covers, both ends inclusive ("t.o.m. 20 år" is max_age = 20)."""
 
     kind: Literal["target_group"]
     min_age: Annotated[int, Field(ge=0, le=150)]
@@ -167,6 +169,33 @@ class ProcedureRule(RuleBase):
     kind: Literal["procedure"]
 
 
+class FollowupRequiredRule(RuleBase):
+    """The plan names a follow-up date: a meeting recorded held without one gets a warning."""
+
+    kind: Literal["followup_required"]
+
+
+class DeviationRule(RuleBase):
+    """What makes a silence, an absence or an undone action a deviation, and whether it is the region's
+    own *avvikelse* (`reportable`) or sipvakt's escalation to the coordinator.
+
+    `absent` (for `no_show`) says whose absence counts: those who had `accepted`, or everyone `invited`.
+    For `late`, a reportable rule covers the missed `must` deadlines of the region's own file."""
+
+    kind: Literal["deviation"]
+    covers: Annotated[list[DeviationKind], Field(min_length=1)]
+    reportable: bool
+    absent: Literal["accepted", "invited"] | None = None
+
+    @model_validator(mode="after")
+    def _absent_with_no_show(self) -> DeviationRule:
+        if len(set(self.covers)) != len(self.covers):
+            raise ValueError("covers names a kind twice")
+        if ("no_show" in self.covers) != (self.absent is not None):
+            raise ValueError("absent is required with no_show in covers, and only then")
+        return self
+
+
 Rule = (
     DayRule
     | NoticeRule
@@ -177,6 +206,8 @@ Rule = (
     | DateRule
     | SurveyRule
     | ProcedureRule
+    | FollowupRequiredRule
+    | DeviationRule
 )
 
 RULE_MODELS: dict[str, type[RuleBase]] = {
@@ -191,7 +222,12 @@ RULE_MODELS: dict[str, type[RuleBase]] = {
     "consent_validity": DateRule,
     "survey": SurveyRule,
     "procedure": ProcedureRule,
+    "followup_required": FollowupRequiredRule,
+    "deviation": DeviationRule,
 }
+
+# The keys that carry a rule's number: the file that last set one of them is where the number comes from.
+NUMBER_KEYS = frozenset({"days", "counting", "minutes", "age", "min_age", "max_age", "start", "end"})
 
 RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
 

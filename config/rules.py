@@ -19,13 +19,13 @@ from pydantic import ValidationError
 
 from config.region_rules import RegionRules, ResolvedRule
 from config.reminder_policy import RULE_BACKED, deep_merge, policy_errors, rule_defaults, validate_policy
-from config.rule_schema import RULE_MODELS, Document, FileHeader, Rule
+from config.rule_schema import NUMBER_KEYS, RULE_MODELS, DeviationRule, Document, FileHeader, Rule, Source
 
 DEFAULT = "default"
 _REGION_FILE = re.compile(r"^[a-z0-9_]{1,64}$")
 _RULE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Kinds that name one number per region; two enabled rules of one of these would make the engine guess.
-_MANY_ALLOWED = {"procedure"}
+_MANY_ALLOWED = {"procedure", "deviation"}
 
 
 @dataclass(frozen=True, order=True)
@@ -197,8 +197,15 @@ def _resolve(
         if typed is None or rule.origin not in documents:
             continue
         source = typed.source or documents[rule.origin].as_source()
-        resolved[rule_name] = ResolvedRule(rule_name, rule.origin, typed, source)
+        number_file = _number_origin(rule, chain)
+        number_source = (
+            None if number_file is None else _number_source(files[number_file], rule_name, documents)
+        )
+        resolved[rule_name] = ResolvedRule(rule_name, rule.origin, typed, source, number_source)
+        if number_file is not None:
+            _check_default_is_should(rule_name, rule, number_file, typed, files, problems)
     _check_one_per_kind(resolved, files, problems)
+    _check_one_deviation_rule_per_kind(resolved, files, problems)
     own = files[chain[0]].header
     if own is None or len(documents) < len(chain):
         return None
@@ -226,6 +233,68 @@ def _resolve(
         )
         return None
     return region
+
+
+def _number_origin(rule: _Merged, chain: tuple[str, ...]) -> str | None:
+    """The file that last set one of the rule's number keys (nearest the region), or None: no number."""
+    files = {origin for key, origin in rule.key_origin.items() if key in NUMBER_KEYS}
+    return min(files, key=chain.index) if files else None
+
+
+def _number_source(file: _File, rule_name: str, documents: Mapping[str, Document]) -> Source | None:
+    """Where the file that set a number took it from: the rule's own `source`, else the file's document."""
+    table = file.rules.get(rule_name, {})
+    if "source" in table:
+        try:
+            return Source.model_validate(table["source"])
+        except ValidationError:
+            return None  # reported where the rule itself is checked
+    document = documents.get(file.name)
+    return document.as_source() if document is not None else None
+
+
+def _check_default_is_should(
+    rule_name: str,
+    rule: _Merged,
+    number_file: str,
+    typed: Rule,
+    files: Mapping[str, _File],
+    problems: list[RuleProblem],
+) -> None:
+    """A number no source gives is sipvakt's own default, and a default is never more than a `should`,
+    even where a region's own rule names the duty it counts."""
+    sipvakt_number = number_file == DEFAULT and "source" not in files[DEFAULT].rules.get(rule_name, {})
+    if sipvakt_number and typed.obligation == "must":
+        blamed = rule.key_origin.get("obligation", rule.origin)
+        problems.append(
+            RuleProblem(
+                str(files[blamed].path),
+                f"rules.{rule_name}.obligation",
+                "the rule's number is sipvakt's default, which no source gives: it is a 'should'; set "
+                "the number from the document with its own keys, or the obligation to 'should'",
+            )
+        )
+
+
+def _check_one_deviation_rule_per_kind(
+    resolved: Mapping[str, ResolvedRule[Rule]], files: Mapping[str, _File], problems: list[RuleProblem]
+) -> None:
+    """Each kind of deviation has at most one reportable rule and one escalation rule."""
+    seen: dict[tuple[str, bool], ResolvedRule[Rule]] = {}
+    for rule in resolved.values():
+        if not rule.rule.enabled or not isinstance(rule.rule, DeviationRule):
+            continue
+        for kind in rule.rule.covers:
+            earlier = seen.setdefault((kind, rule.rule.reportable), rule)
+            if earlier is not rule:
+                problems.append(
+                    RuleProblem(
+                        str(files[rule.origin].path),
+                        f"rules.{rule.name}.covers",
+                        f"{kind!r} is already covered by {earlier.qualified_name} "
+                        f"(reportable = {str(rule.rule.reportable).lower()})",
+                    )
+                )
 
 
 def _check_policy_table(file: _File, table: Mapping[str, Any], problems: list[RuleProblem]) -> None:

@@ -25,7 +25,7 @@ DEADLINE_NAMES = {
 }
 DEVIATION_NAMES = {
     "no_response": "Inget svar på kallelsen",
-    "no_show": "Deltagare som tackat ja kom inte",
+    "no_show": "Kallad deltagare kom inte",
     "action_not_done": "Åtgärd inte genomförd i tid",
     "late": "Tidsfrist överskriden",
 }

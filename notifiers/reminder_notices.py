@@ -77,16 +77,38 @@ def _consent_expiry(subject: NoticeSubject) -> NoticeMessage:
     )
 
 
-def _turns_18(subject: NoticeSubject) -> NoticeMessage:
-    return NoticeMessage(
-        case_reference=_case_reference(subject),
-        headline="Den enskilde fyller snart 18 år",
-        paragraphs=(
-            "Personen som planen gäller blir snart myndig. Från 18-årsdagen gäller hens eget samtycke i "
-            "stället för vårdnadshavarens.",
-            "Se dagen i ärendet i sipvakt, och ta in den unges eget samtycke före den.",
-        ),
-    )
+def _fixed(headline: str, *paragraphs: str) -> Callable[[NoticeSubject], NoticeMessage]:
+    """A reminder whose words depend on nothing but the case reference: it tells of a day or an event
+    that the case shows, since the day itself (a birthday, say) would tell more than the mail may."""
+
+    def build(subject: NoticeSubject) -> NoticeMessage:
+        return NoticeMessage(
+            case_reference=_case_reference(subject), headline=headline, paragraphs=paragraphs
+        )
+
+    return build
+
+
+_turns_18 = _fixed(
+    "Den enskilde fyller snart 18 år",
+    "Personen som planen gäller blir snart myndig. Från 18-årsdagen gäller hens eget samtycke i stället "
+    "för vårdnadshavarens.",
+    "Se dagen i ärendet i sipvakt, och ta in den unges eget samtycke före den.",
+)
+
+_leaves_target_group = _fixed(
+    "Den enskilde lämnar snart målgruppen för SIP-riktlinjen",
+    "Personen som planen gäller når snart den ålder då regionens riktlinje för SIP inte längre gäller hen.",
+    "Se dagen i ärendet i sipvakt, och bestäm före den om samordningen ska lämnas över, fortsätta enligt "
+    "en annan överenskommelse eller avslutas. Ärendet stängs inte av sig självt.",
+)
+
+_urgent_opened = _fixed(
+    "Nytt SIP-ärende med skyddsbehov",
+    "Ett SIP-ärende där den enskilde bedöms ha skyddsbehov har öppnats i sipvakt, och du är samordnare.",
+    "Arbetet ska påbörjas utan dröjsmål: kalla till SIP-möte så snart som möjligt. Tidsgränsen för mötet "
+    "står i ärendet i sipvakt.",
+)
 
 
 def _action_due(subject: NoticeSubject) -> NoticeMessage:
@@ -116,7 +138,7 @@ def _deviation(subject: NoticeSubject) -> NoticeMessage:
             f"{_participant(subject)} har inte svarat på kallelsen till SIP-mötet {_meeting_span(subject)}."
         ),
         "no_show": lambda: (
-            f"{_participant(subject)} tackade ja men kom inte till SIP-mötet {_meeting_span(subject)}."
+            f"{_participant(subject)} kom inte till SIP-mötet {_meeting_span(subject)} trots kallelse."
         ),
         "action_not_done": lambda: f"Åtgärd {deviation.action_id} var inte utförd den dag planen anger.",
         "late": lambda: f"En tidsgräns i regionens riktlinje har passerats ({deviation.rule}).",
@@ -151,6 +173,8 @@ _REMINDERS: dict[str, Callable[[NoticeSubject], NoticeMessage]] = {
     "followup_call": _followup_call,
     "consent_expiry": _consent_expiry,
     "turns_18": _turns_18,
+    "leaves_target_group": _leaves_target_group,
+    "urgent_opened": _urgent_opened,
     "action_due": _action_due,
     "deviation": _deviation,
 }

@@ -20,7 +20,16 @@ InvitationStatus = Literal[
 DeadlineStatus = Literal["pending", "met", "missed"]
 DeviationKind = Literal["no_response", "no_show", "action_not_done", "late"]
 ReminderStatus = Literal["scheduled", "sent", "cancelled"]
-ReminderKind = Literal["rsvp", "followup_call", "consent_expiry", "turns_18", "action_due", "deviation"]
+ReminderKind = Literal[
+    "rsvp",
+    "followup_call",
+    "consent_expiry",
+    "turns_18",
+    "leaves_target_group",
+    "action_due",
+    "deviation",
+    "urgent_opened",
+]
 
 
 class Model(BaseModel):
@@ -128,7 +137,11 @@ class Deviation(Model):
     meeting_id: str | None = None
     participant_id: str | None = None
     action_id: str | None = None
+    # The qualified rule that makes this a deviation, and whether the region's guideline names it an
+    # avvikelse (reportable) or it is sipvakt's own escalation. None only on a deviation stored before
+    # deviations carried their rule.
     rule: str | None = None
+    reportable: bool = False
 
 
 class Reminder(Model):

@@ -15,8 +15,15 @@ from datetime import date
 from calendars.ages import age_on, last_day_of_age
 from calendars.stockholm import local_date
 from calendars.workdays import WorkingCalendar
-from config.region_rules import RegionRules
-from config.rule_schema import ComingOfAgeRule, DateRule, MeetingLengthRule, TargetGroupRule
+from config.region_rules import RegionRules, ResolvedRule
+from config.rule_schema import (
+    ComingOfAgeRule,
+    DateRule,
+    FollowupRequiredRule,
+    MeetingLengthRule,
+    RuleBase,
+    TargetGroupRule,
+)
 from scheduler.case import Case, Deadline, Meeting, Warning
 from scheduler.consent import (
     Hold,
@@ -227,8 +234,13 @@ def _meeting(
 
 
 def _followup(case: Case, rules: RegionRules) -> list[Warning]:
-    rule = rules.find("followup_date", DateRule)
-    if rule is None or not rule.must or case.status != "open":
+    """A held meeting without a follow-up date, where the guideline asks the plan to name one: by a rule
+    of its own (`followup_required`), or by making the follow-up date a `must`."""
+    rule: ResolvedRule[RuleBase] | None = rules.find("followup_required", FollowupRequiredRule)
+    if rule is None:
+        dated = rules.find("followup_date", DateRule)
+        rule = dated if dated is not None and dated.must else None
+    if rule is None or case.status != "open":
         return []
     held = [m for m in case.meetings.values() if m.status == "held"]
     if not held:
@@ -239,6 +251,7 @@ def _followup(case: Case, rules: RegionRules) -> list[Warning]:
     return [
         Warning(
             kind="followup_not_set",
-            message=f"Möte {latest.meeting_id} hölls utan datum för uppföljning ({rule.qualified_name}).",
+            message=f"Möte {latest.meeting_id} hölls utan datum för uppföljning ({rule.qualified_name}: "
+            f"”{rule.rule.phrase}”).",
         )
     ]

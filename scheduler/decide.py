@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from calendars.stockholm import local_date
+from config.region_rules import RegionRules
 from config.reminder_policy import PolicyOverrides
 from scheduler.case import (
     ActionItem,
@@ -25,7 +26,6 @@ from scheduler.case import (
     PersonInfo,
 )
 from scheduler.consent import invitation_hold
-from scheduler.deviations import record_deviation
 from scheduler.effects import (
     CancelTimers,
     CancelUnsentMessages,
@@ -33,6 +33,7 @@ from scheduler.effects import (
     MessageKind,
     QueueMessage,
 )
+from scheduler.escalation import no_shows
 from scheduler.events import (
     ActionCompleted,
     CaseClosed,
@@ -46,15 +47,19 @@ from scheduler.events import (
     MeetingScheduled,
     ParticipantResponded,
 )
+from scheduler.reminders import urgent_opening_notice
 
 
 class Planner(Protocol):
     """Brings a case up to date (deadlines, warnings, escalations, reminders) and says what to write and
-    send with it; `with_overrides` gives the planner under one case's reminder policy overrides."""
+    send with it; `with_overrides` gives the planner under one case's reminder policy overrides, and
+    `rules` the region rules a case is judged by (which absences are deviations, say)."""
 
     def refresh(self, case: Case, now: datetime) -> list[Effect]: ...
 
     def with_overrides(self, overrides: PolicyOverrides) -> Planner: ...
+
+    def rules(self, case: Case) -> RegionRules: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,8 @@ def decide(case: Case | None, event: Event, ctx: Context) -> Decision:
     if isinstance(event.data, CaseOpened):
         if case is not None:
             return Rejected("the case is already open; case.opened comes once per case")
-        decision: Decision = Applied(_open_case(event, event.data, ctx))
+        opened = _open_case(event, event.data, ctx)
+        decision: Decision = Applied(opened, urgent_opening_notice(opened, ctx.now))
     elif case is None:
         return Waiting("the case has not been opened yet")
     elif case.status == "closed":
@@ -294,13 +300,7 @@ def _meeting_held(case: Case, event: Event, ctx: Context) -> Decision:
             responsible_email=str(action.responsible_email) if action.responsible_email else None,
             due_on=action.due_on,
         )
-    for participant_id in data.absent:
-        if meeting.invitations[participant_id].status == "accepted":
-            effects.append(
-                record_deviation(
-                    case, "no_show", ctx.now, meeting_id=meeting.meeting_id, participant_id=participant_id
-                )
-            )
+    effects.extend(no_shows(case, meeting, ctx.planner.rules(case), ctx.now))
     return Applied(case, effects)
 
 

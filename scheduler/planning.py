@@ -97,9 +97,9 @@ class DeadlinePlanner:
             return []
         hours = case_rules.policy.working_hours
         send = SendTimes(self.calendar, hours.start, hours.end, case.urgent)
-        effects = escalate_unanswered(case, report, send, now)
-        effects.extend(actions_not_done(case, report, now))
-        effects.extend(self._late(case, now))
+        effects = escalate_unanswered(case, case_rules.rules, report, send, now)
+        effects.extend(actions_not_done(case, case_rules.rules, report, now))
+        effects.extend(self._late(case, case_rules.rules, now))
         effects.extend(survey_messages(case, case_rules.rules, now))
         effects.extend(self._reminders(case, report, case_rules.policy, send, now))
         effects.extend(self._deadline_timers(case))
@@ -119,10 +119,11 @@ class DeadlinePlanner:
             if not any(isinstance(effect, QueueMessage) for effect in scheduled):
                 return effects
 
-    def _late(self, case: Case, now: datetime) -> list[Effect]:
+    def _late(self, case: Case, rules: RegionRules, now: datetime) -> list[Effect]:
         # A missed must is a deviation whenever it is noticed: when its timer fires, or when an event
         # arrives first (after downtime, or because the thing was done late). Its id makes it once. An
-        # action's missed day is `action_not_done` instead.
+        # action's missed day is `action_not_done` instead; a missed should is only a warning.
+        reporting = rules.deviation_rule("late")
         return [
             record_deviation(
                 case,
@@ -131,10 +132,18 @@ class DeadlinePlanner:
                 meeting_id=deadline.meeting_id,
                 action_id=deadline.action_id,
                 rule=deadline.rule,
+                # Reportable where the guideline names its own rules not followed an avvikelse.
+                reportable=reporting is not None
+                and reporting.rule.reportable
+                and deadline.rule.startswith(f"{rules.name}."),
             )
             for deadline in case.deadlines
             if deadline.status == "missed" and deadline.must and deadline.kind != "action_due"
         ]
+
+    def rules(self, case: Case) -> RegionRules:
+        """The case's region rules under its reminder policy, as the deadlines read them."""
+        return self.case_rules(case).rules
 
     def _deadline_timers(self, case: Case) -> list[Effect]:
         # Re-arming every pending deadline after cancelling all of them drops the ones that went away.

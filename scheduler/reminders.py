@@ -56,6 +56,7 @@ def plan_reminders(
         *_followup_calls(case, report, policy, send, today),
         *_consent_expiry(case, report, policy, send, today),
         *_turns_18(case, report, policy, send, calendar),
+        *_leaves_target_group(case, report, policy, send, calendar, today),
         *_action_due(case, policy, send, calendar, today),
         *_deviations(case, policy, send),
     ]
@@ -187,6 +188,40 @@ def _turns_18(
                 to=case.coordinator.email,
                 details={"on": deadline.due.isoformat()},
             )
+
+
+def _leaves_target_group(
+    case: Case,
+    report: DeadlineReport,
+    policy: ReminderPolicy,
+    send: SendTimes,
+    calendar: WorkingCalendar,
+    today: date,
+) -> Iterator[PlannedReminder]:
+    """The coordinator hears before the person leaves the region's target group, so that the case is
+    handed over or closed by a person, not left to lapse (RULES.md: a warning and a reminder)."""
+    lead = policy.leaves_target_group.lead
+    leaves_on = report.leaves_target_group_on
+    if not policy.leaves_target_group.enabled or lead is None or leaves_on is None or leaves_on <= today:
+        return
+    yield PlannedReminder(
+        key=f"leaves_target_group:{leaves_on.isoformat()}",
+        kind="leaves_target_group",
+        due_at=send.on_or_before(days_before(calendar, leaves_on, lead)),
+        to=case.coordinator.email,
+        details={"on": leaves_on.isoformat()},
+    )
+
+
+def urgent_opening_notice(case: Case, now: datetime) -> list[Effect]:
+    """On the urgent track the coordinator is told at once that the case is open: one message, sent as
+    the case opens, whatever the hour (RULES.md: "the coordinator told at once")."""
+    if not case.urgent:
+        return []
+    plan = PlannedReminder(key="urgent_opened", kind="urgent_opened", due_at=now, to=case.coordinator.email)
+    reminder = Reminder(key=plan.key, kind=plan.kind, due_at=now.astimezone(STOCKHOLM), to=plan.to)
+    case.reminders.append(reminder)
+    return [_send(case, reminder, plan, now)]
 
 
 def _action_due(

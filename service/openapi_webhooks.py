@@ -137,6 +137,7 @@ _DEVIATION_DATA = {
         "participant_id",
         "action_id",
         "rule",
+        "reportable",
     ],
     "properties": {
         "case_id": {"type": "string"},
@@ -147,7 +148,16 @@ _DEVIATION_DATA = {
         "meeting_id": {"type": ["string", "null"]},
         "participant_id": {"type": ["string", "null"]},
         "action_id": {"type": ["string", "null"]},
-        "rule": {"type": ["string", "null"]},
+        "rule": {
+            "type": ["string", "null"],
+            "description": "the qualified rule that makes this a deviation (a region's own, or sipvakt's"
+            " `default.escalation`)",
+        },
+        "reportable": {
+            "type": "boolean",
+            "description": "true when the region's guideline names the situation a deviation (avvikelse);"
+            " false for sipvakt's own escalations",
+        },
     },
 }
 _HEADERS = {

@@ -48,7 +48,14 @@ class DeviationItem(BaseModel):
     meeting_id: str | None
     participant_id: str | None
     action_id: str | None
-    rule: str | None = Field(description="the rule whose missed deadline made a `late` deviation")
+    rule: str | None = Field(
+        description="the qualified rule that makes this a deviation: for `late` the rule whose deadline was"
+        " missed, otherwise the region's own deviation rule or sipvakt's `default.escalation`"
+    )
+    reportable: bool = Field(
+        description="true when the region's guideline names the situation a deviation (avvikelse); false"
+        " for sipvakt's own escalations"
+    )
 
 
 class DeviationPage(BaseModel):
@@ -66,10 +73,14 @@ class DeviationCounts(BaseModel):
 
 
 class KvaCounts(BaseModel):
-    AUI24: int = Field(description="SIPs made: held `initial` meetings in the year")
+    """KVÅ registers one code per act: a SIP made after discharge is AUI25 and not AUI24 as well."""
+
+    AUI24: int = Field(
+        description="SIPs made: held `initial` meetings in the year, except those counted as AUI25"
+    )
     AUI25: int = Field(
-        description="SIPs made after discharge: of those, the ones of a case with a discharge notice that"
-        " starts at or after the notice"
+        description="SIPs made after discharge: held `initial` meetings of a case with a discharge notice"
+        " that start at or after the notice"
     )
     AW010: int = Field(description="SIP follow-ups: held `followup` meetings in the year")
 
@@ -80,7 +91,14 @@ class YearSummary(BaseModel):
     cases_opened: int
     meetings_held: int
     followups_held: int
-    deviations: DeviationCounts
+    deviations: DeviationCounts = Field(description="every deviation recorded in the year, by kind")
+    reportable_deviations: DeviationCounts = Field(
+        description="of those, the ones the region's guideline names a deviation (avvikelse): what the region"
+        " reports"
+    )
+    escalations: DeviationCounts = Field(
+        description="the others: sipvakt's own escalations to the coordinator, not reportable"
+    )
     kva: KvaCounts
 
 
@@ -112,16 +130,27 @@ class YearTally:
             if notice is not None and meeting.starts_at >= notice:
                 self.initial_after_discharge += 1
 
-    def summary(self, region: str, deviations: dict[str, int]) -> YearSummary:
+    def summary(self, region: str, deviations: dict[tuple[str, bool], int]) -> YearSummary:
+        """`deviations` counts the year's deviations by (kind, reportable)."""
+
+        def counts(*reportable: bool) -> DeviationCounts:
+            return DeviationCounts(
+                **{kind: sum(deviations.get((kind, r), 0) for r in reportable) for kind in DEVIATION_KINDS}
+            )
+
         return YearSummary(
             region=region,
             year=self.year,
             cases_opened=self.cases_opened,
             meetings_held=self.initial_held + self.followups_held,
             followups_held=self.followups_held,
-            deviations=DeviationCounts(**{kind: deviations.get(kind, 0) for kind in DEVIATION_KINDS}),
+            deviations=counts(True, False),
+            reportable_deviations=counts(True),
+            escalations=counts(False),
             kva=KvaCounts(
-                AUI24=self.initial_held, AUI25=self.initial_after_discharge, AW010=self.followups_held
+                AUI24=self.initial_held - self.initial_after_discharge,
+                AUI25=self.initial_after_discharge,
+                AW010=self.followups_held,
             ),
         )
 
@@ -280,7 +309,7 @@ async def list_deviations(request: web.Request) -> web.Response:
     # One row more than asked for tells whether there is a next page.
     rows = await rt.pool.fetch(
         "select d.deviation_id, d.case_id, d.region, d.kind, d.detected_at, d.meeting_id,"
-        " d.participant_id, d.action_id, d.rule from deviations d join cases c using (case_id)"
+        " d.participant_id, d.action_id, d.rule, d.reportable from deviations d join cases c using (case_id)"
         f" where {where.sql()} order by d.detected_at, d.deviation_id limit ${len(where.args) + 1}",
         *where.args,
         limit + 1,
@@ -324,11 +353,11 @@ async def year_summary(request: web.Request) -> web.Response:
         async for row in connection.cursor(f"select c.state from cases c where {cases.sql()}", *cases.args):
             tally.add(Case.model_validate(row["state"]))
         counts: list[asyncpg.Record] = await connection.fetch(
-            "select d.kind, count(*) as n from deviations d join cases c using (case_id)"
-            f" where {deviations.sql()} group by d.kind",
+            "select d.kind, d.reportable, count(*) as n from deviations d join cases c using (case_id)"
+            f" where {deviations.sql()} group by d.kind, d.reportable",
             *deviations.args,
         )
-    summary = tally.summary(region, {row["kind"]: row["n"] for row in counts})
+    summary = tally.summary(region, {(row["kind"], row["reportable"]): row["n"] for row in counts})
     return web.json_response(summary.model_dump(mode="json"))
 
 

@@ -200,8 +200,8 @@ async def record_deviation(connection: Connection, case: Case, effect: RecordDev
     deviation = effect.deviation
     inserted = await connection.fetchval(
         "insert into deviations (deviation_id, case_id, integration_id, region, organisations, kind,"
-        " detected_at, meeting_id, participant_id, action_id, rule)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (deviation_id) do nothing"
+        " detected_at, meeting_id, participant_id, action_id, rule, reportable)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (deviation_id) do nothing"
         " returning deviation_id",
         deviation.deviation_id,
         case.case_id,
@@ -214,6 +214,7 @@ async def record_deviation(connection: Connection, case: Case, effect: RecordDev
         deviation.participant_id,
         deviation.action_id,
         deviation.rule,
+        deviation.reportable,
     )
     # A deviation noticed again finds its row: subscribers hear of each deviation once.
     if inserted is not None:

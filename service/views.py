@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from scheduler.case import Case, Meeting
 
@@ -48,6 +48,14 @@ class DeviationView(BaseModel):
     meeting_id: str | None
     participant_id: str | None
     action_id: str | None
+    rule: str | None = Field(
+        description="the qualified rule that makes this a deviation (a region's own, or sipvakt's "
+        "`default.escalation`); null only on deviations recorded before rules were kept"
+    )
+    reportable: bool = Field(
+        description="true when the region's guideline names the situation a deviation (avvikelse); false "
+        "for sipvakt's own escalations"
+    )
 
 
 class ReminderView(BaseModel):

@@ -85,6 +85,7 @@ def test_each_regions_default_policy_is_what_the_rule_files_say(name: str) -> No
         "followup_call": {"enabled": True, "lead": {"days": 5, "counting": "working"}},
         "consent_expiry": {"enabled": True, "lead": {"days": 14, "counting": "calendar"}},
         "turns_18": {"enabled": True, "lead": {"days": 30, "counting": "calendar"}},
+        "leaves_target_group": {"enabled": True, "lead": {"days": 30, "counting": "calendar"}},
         "action_due": {"enabled": True, "lead": {"days": 2, "counting": "working"}},
         "deviation": {"enabled": True},
     }
@@ -373,12 +374,13 @@ def test_an_ignored_case_layer_moves_nothing_and_warns() -> None:
 
 
 def test_a_changed_rule_keeps_its_obligation() -> None:
-    # Västra Götaland makes answering a duty: moved by a coordinator, it stays a must.
+    # Västra Götaland makes answering a duty but gives no number: the days are sipvakt's, a should, and
+    # moved by a coordinator they stay one.
     [before] = rsvp_due(invited_case("vastra_gotaland"), region("vastra_gotaland"))
-    assert (before.rule, before.must) == ("vastra_gotaland.rsvp_after", True)
+    assert (before.rule, before.must) == ("vastra_gotaland.rsvp_after", False)
     moved = under(PolicyOverrides(region={"rsvp": {"after": {"days": 3}}}), "vastra_gotaland")
     [after] = rsvp_due(invited_case("vastra_gotaland"), moved)
-    assert (after.due, after.rule, after.must) == (date(2026, 11, 26), "reminder_policy.rsvp_after", True)
+    assert (after.due, after.rule, after.must) == (date(2026, 11, 26), "reminder_policy.rsvp_after", False)
 
 
 def test_the_urgent_count_moves_only_the_urgent_deadline() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -74,3 +75,42 @@ def test_a_should_that_is_missed_records_no_deviation() -> None:
     assert result.case is not None
     assert [d.status for d in result.case.deadlines if d.kind == "meeting_due"] == ["missed"]
     assert result.case.deviations == []
+
+
+def test_late_is_reportable_only_under_a_region_rule_that_names_its_own_missed_rules(tmp_path: Path) -> None:
+    """RULES.md: a deviation is reportable only where the region's guideline names the situation an
+    avvikelse. No shipped guideline names a missed deadline one, so Blekinge's missed follow-up date
+    (001 "När uppföljning ska ske") is late and not reportable; a region file whose rule of kind
+    `deviation` covers `late` makes the misses of its own `must` rules reportable, and only those."""
+    replayed = [
+        parse_event(body)
+        for body in (
+            samples.case_opened(discharge_notice_at="2026-11-10T10:00:00+01:00"),
+            samples.consent_given(),
+            samples.meeting_scheduled(),
+            held_with_followup("2027-02-15"),
+        )
+    ]
+    now = datetime.fromisoformat("2027-02-20T12:00:00+01:00")
+
+    def late(config: Path) -> dict[str, tuple[str | None, bool]]:
+        result = replay(replayed, DeadlinePlanner(load_rulebook(config), WorkingCalendar()), now)
+        assert result.case is not None
+        return {d.rule or "": (d.rule, d.reportable) for d in result.case.deviations if d.kind == "late"}
+
+    shipped = late(CONFIG)
+    assert shipped["blekinge.followup_date"] == ("blekinge.followup_date", False)
+    assert shipped["default.invitation_after_discharge"] == ("default.invitation_after_discharge", False)
+
+    shutil.copytree(CONFIG / "regions", tmp_path / "regions")
+    blekinge = tmp_path / "regions" / "blekinge.toml"
+    blekinge.write_text(
+        blekinge.read_text(encoding="utf-8")
+        + '\n[rules.guideline_not_followed]\nkind = "deviation"\ncovers = ["late"]\nreportable = true\n'
+        'obligation = "must"\nphrase = "när riktlinjen inte följs"\n',
+        encoding="utf-8",
+    )
+    reporting = late(tmp_path)
+    assert reporting["blekinge.followup_date"] == ("blekinge.followup_date", True)
+    # The national discharge rule is not the region's guideline: still sipvakt's, not reportable.
+    assert reporting["default.invitation_after_discharge"] == ("default.invitation_after_discharge", False)

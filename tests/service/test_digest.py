@@ -142,8 +142,7 @@ async def test_a_working_morning_brings_each_coordinator_one_digest_listing_thei
             "- Sam Skolsköterska (Testskolan): möte torsdag 17 december 2026 kl. 13.00, ärende "
             "blek-2026-0042",
             "Nya avvikelser",
-            "- Deltagare som tackat ja kom inte, ärende blek-2026-0042 (upptäckt måndag 23 november 2026"
-            " kl. 09.00)",
+            "- Kallad deltagare kom inte, ärende blek-2026-0042 (upptäckt måndag 23 november 2026 kl. 09.00)",
             "<li>Sam Skolsköterska (Testskolan): möte torsdag 17 december 2026 kl. 13.00",
         ):
             assert expected in text

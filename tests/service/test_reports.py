@@ -100,11 +100,22 @@ async def save(service: Service, *cases: Case) -> None:
 
 
 async def deviate(
-    service: Service, case: Case, deviation_id: str, detected_at: str, kind: DeviationKind = "no_show"
+    service: Service,
+    case: Case,
+    deviation_id: str,
+    detected_at: str,
+    kind: DeviationKind = "no_show",
+    *,
+    reportable: bool = False,
 ) -> None:
     """Record a deviation as the event processor does; the row carries the case's scope as it is now."""
     deviation = Deviation(
-        deviation_id=deviation_id, kind=kind, detected_at=moment(detected_at), meeting_id="m1"
+        deviation_id=deviation_id,
+        kind=kind,
+        detected_at=moment(detected_at),
+        meeting_id="m1",
+        rule=f"{case.region}.reported" if reportable else "default.escalation",
+        reportable=reportable,
     )
     async with service.runtime.pool.acquire() as connection:
         await store.record_deviation(connection, case, RecordDeviation(deviation))
@@ -212,7 +223,9 @@ async def test_deviations_and_the_yearly_summary_follow_the_events(service: Serv
         "meeting_id": "m1",
         "participant_id": "p-school",
         "action_id": None,
-        "rule": None,
+        # Västra Götaland names systematic absence an avvikelse, not one absence: sipvakt's escalation.
+        "rule": "default.escalation",
+        "reportable": False,
     }
     in_case = (await (await service.case("vg-1")).json())["deviations"]
     assert [deviation["deviation_id"] for deviation in in_case] == [no_show["deviation_id"]]
@@ -229,7 +242,10 @@ async def test_deviations_and_the_yearly_summary_follow_the_events(service: Serv
         "meetings_held": 3,
         "followups_held": 1,
         "deviations": {"no_response": 0, "no_show": 1, "action_not_done": 0, "late": 0},
-        "kva": {"AUI24": 2, "AUI25": 1, "AW010": 1},
+        "reportable_deviations": {"no_response": 0, "no_show": 0, "action_not_done": 0, "late": 0},
+        "escalations": {"no_response": 0, "no_show": 1, "action_not_done": 0, "late": 0},
+        # KVÅ registers one code per act: vg-2's SIP after discharge is AUI25, not AUI24 as well.
+        "kva": {"AUI24": 1, "AUI25": 1, "AW010": 1},
     }
     assert (await summary(service, 2027))["meetings_held"] == 0
     assert (await summary(service, 2026, stranger))["cases_opened"] == 0
@@ -451,7 +467,7 @@ async def test_the_summary_counts_each_thing_in_its_own_stockholm_year(service: 
     meeting(blekinge, "m1", "2026-06-01T10:00:00+02:00")
     await save(service, new_year, opened_late, discharged, blekinge)
     await deviate(service, new_year, "dev_1", "2025-12-31T23:30:00Z", "no_response")  # 2026 in Stockholm
-    await deviate(service, new_year, "dev_2", "2026-06-01T10:00:00+02:00", "no_show")
+    await deviate(service, new_year, "dev_2", "2026-06-01T10:00:00+02:00", "action_not_done", reportable=True)
     await deviate(service, new_year, "dev_3", "2026-12-31T23:30:00Z", "late")  # 2027 in Stockholm
     await deviate(service, blekinge, "dev_4", "2026-06-01T10:00:00+02:00", "no_show")
 
@@ -461,8 +477,10 @@ async def test_the_summary_counts_each_thing_in_its_own_stockholm_year(service: 
         "cases_opened": 2,
         "meetings_held": 4,
         "followups_held": 1,
-        "deviations": {"no_response": 1, "no_show": 1, "action_not_done": 0, "late": 0},
-        "kva": {"AUI24": 3, "AUI25": 1, "AW010": 1},
+        "deviations": {"no_response": 1, "no_show": 0, "action_not_done": 1, "late": 0},
+        "reportable_deviations": {"no_response": 0, "no_show": 0, "action_not_done": 1, "late": 0},
+        "escalations": {"no_response": 1, "no_show": 0, "action_not_done": 0, "late": 0},
+        "kva": {"AUI24": 2, "AUI25": 1, "AW010": 1},
     }
     assert await summary(service, 2027) == {
         "region": "vastra_gotaland",
@@ -471,7 +489,9 @@ async def test_the_summary_counts_each_thing_in_its_own_stockholm_year(service: 
         "meetings_held": 2,
         "followups_held": 1,
         "deviations": {"no_response": 0, "no_show": 0, "action_not_done": 0, "late": 1},
-        "kva": {"AUI24": 1, "AUI25": 1, "AW010": 1},
+        "reportable_deviations": {"no_response": 0, "no_show": 0, "action_not_done": 0, "late": 0},
+        "escalations": {"no_response": 0, "no_show": 0, "action_not_done": 0, "late": 1},
+        "kva": {"AUI24": 0, "AUI25": 1, "AW010": 1},
     }
     assert (await summary(service, 2025))["deviations"]["no_response"] == 0
 
@@ -509,7 +529,15 @@ async def test_the_summary_counts_only_the_cases_the_token_sees(service: Service
 async def test_the_openapi_document_describes_both_answers(service: Service) -> None:
     document = await (await service.client.get("/v1/openapi.json")).json()
     schemas = document["components"]["schemas"]
-    assert set(schemas["YearSummary"]["required"]) >= {"cases_opened", "meetings_held", "kva", "deviations"}
+    assert set(schemas["YearSummary"]["required"]) >= {
+        "cases_opened",
+        "meetings_held",
+        "kva",
+        "deviations",
+        "reportable_deviations",
+        "escalations",
+    }
+    assert {"rule", "reportable"} <= set(schemas["DeviationItem"]["required"])
     assert set(schemas["KvaCounts"]["properties"]) == {"AUI24", "AUI25", "AW010"}
     assert set(schemas["DeviationPage"]["required"]) == {"deviations", "next"}
     assert set(schemas["DeviationCounts"]["required"]) == {

@@ -93,7 +93,9 @@ async def test_a_receiver_that_fails_twice_gets_each_event_once_signed(
             "meeting_id": "m1",
             "participant_id": "p-guardian",
             "action_id": None,
-            "rule": None,
+            # Blekinge's guideline names no absence an avvikelse: sipvakt's own escalation.
+            "rule": "default.escalation",
+            "reportable": False,
         }
         assert deviation["timestamp"] == "2026-11-23T08:00:00Z"
         # The last case.updated shows the case as GET /v1/cases/{id} does.
