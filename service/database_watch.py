@@ -35,7 +35,7 @@ class DatabaseWatch:
         self.url = url
         self.timeouts = timeouts
         self.metrics = metrics
-        self.subscriptions: list[tuple[str, Wake]] = []
+        self.subscriptions: dict[str, list[Wake]] = {}
         self.connection: asyncpg.Connection[asyncpg.Record] | None = None
         self.down_since: float | None = None
         self.check_now = asyncio.Event()
@@ -47,7 +47,7 @@ class DatabaseWatch:
 
     def subscribe(self, channel: str, wake: Wake) -> None:
         """Call `wake` on every NOTIFY on `channel`, and once after each outage. Before `open`."""
-        self.subscriptions.append((channel, wake))
+        self.subscriptions.setdefault(channel, []).append(wake)
 
     async def open(self) -> None:
         """Connect and LISTEN. At start the database has to be there: the process just migrated it."""
@@ -93,13 +93,18 @@ class DatabaseWatch:
             self.url, timeout=self.timeouts.connect, command_timeout=self.timeouts.command
         )
         try:
-            for channel, wake in self.subscriptions:
-                await connection.add_listener(channel, wake)
+            for channel in self.subscriptions:
+                await connection.add_listener(channel, self._notified)
         except BaseException:
             connection.terminate()
             raise
         connection.add_termination_listener(self._closed)
         return connection
+
+    def _notified(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        self.metrics.notifications.labels(channel).inc()
+        for wake in self.subscriptions[channel]:
+            wake()
 
     def _closed(self, connection: object) -> None:
         self.check_now.set()
@@ -119,8 +124,9 @@ class DatabaseWatch:
         self.down_since = None
         self.metrics.database_up.set(1)
         log.info("database reachable again", extra={"duration_ms": round(lasted * 1000)})
-        for _, wake in self.subscriptions:
-            wake()
+        for wakes in self.subscriptions.values():
+            for wake in wakes:
+                wake()
 
 
 def log_failure(logger: logging.Logger, message: str, error: BaseException) -> None:

@@ -62,3 +62,6 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # asyncpg warns with a traceback at every try to refill the pool while the database is away; the
+    # database watch tells the outage once instead.
+    logging.getLogger("asyncpg.pool").setLevel(logging.DEBUG if level == "DEBUG" else logging.ERROR)

@@ -70,6 +70,12 @@ class Metrics:
             "1 while the database answers and the LISTEN connection is open, 0 during an outage.",
             registry=self.registry,
         )
+        self.notifications = Counter(
+            "sipvakt_notifications",
+            "NOTIFY wake-ups received on the LISTEN connection, by channel.",
+            ["channel"],
+            registry=self.registry,
+        )
         self.database_outages = Counter(
             "sipvakt_database_outages", "Database outages this process has seen.", registry=self.registry
         )
