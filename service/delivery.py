@@ -76,13 +76,26 @@ class DeliveryWorker:
                 for row in claimed:
                     if stopping is not None and stopping.is_set():
                         break
-                    await self._deliver(row, now)
+                    await self._deliver_unless_cancelled(row, now)
                     unfinished.remove(row["message_id"])
                     handled += 1
             finally:
                 if unfinished:
                     await self._hand_back(unfinished, now)
         return handled
+
+    async def _deliver_unless_cancelled(self, row: dict[str, Any], now: datetime) -> None:
+        """Deliver; cancelled (the shutdown grace is over), abandon the send at once. aiosmtplib answers a
+        cancellation by sending QUIT and waiting for the reply, which a hung server never gives: the
+        send is cancelled again until it has stopped."""
+        sending = asyncio.ensure_future(self._deliver(row, now))
+        try:
+            await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            while not sending.done():
+                sending.cancel()
+                await asyncio.wait({sending}, timeout=0.1)
+            raise
 
     async def _hand_back(self, message_ids: list[str], now: datetime) -> None:
         """Unclaim messages this process will not send: queued again, due now, the attempt not counted."""
