@@ -165,11 +165,13 @@ async def open_database(
 ) -> AsyncIterator[tuple[Pool, str]]:
     """A migrated pool and the URL it connects to, on the given server or the embedded one."""
     if database_url is None:
+        log.info(f"starting the embedded PostgreSQL in {data_dir / 'pg'}")
         server_url = await asyncio.to_thread(start_embedded_postgres, data_dir)
         database_url = await ensure_database(server_url, EMBEDDED_DATABASE)
     pool = await create_pool(database_url, timeouts=timeouts)
     try:
-        await migrate(pool)
+        applied = await migrate(pool)
+        log.info("database ready", extra={"count": len(applied)} if applied else {})
         yield pool, database_url
     finally:
         await pool.close()
@@ -208,7 +210,7 @@ async def migrate(pool: Pool) -> list[int]:
                         "insert into schema_migrations (version, name) values ($1, $2)", version, name
                     )
                 applied_now.append(version)
-                log.info("migration applied", extra={"version": version, "migration": name})
+                log.debug("migration applied", extra={"version": version, "migration": name})
         finally:
             await connection.execute("select pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
     return applied_now
