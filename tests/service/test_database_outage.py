@@ -176,29 +176,30 @@ def assert_logged_once(service: ServiceProcess) -> None:
     assert not [line for line in lines if "error" in line], "a traceback was logged"
 
 
-async def test_a_database_that_refuses_answers_503_and_recovers_by_itself(
-    database_url: str, tmp_path: Path
+async def go_away(proxy: DatabaseProxy, fault: str) -> None:
+    if fault == "refusing":
+        await proxy.refuse()
+    else:
+        proxy.pause()
+
+
+async def come_back(proxy: DatabaseProxy, fault: str) -> None:
+    if fault == "refusing":
+        await proxy.start()
+    else:
+        proxy.resume()
+
+
+@pytest.mark.parametrize("fault", ["refusing", "hanging"])
+async def test_a_database_that_goes_away_answers_503_in_time_and_recovers_by_itself(
+    fault: str, database_url: str, tmp_path: Path
 ) -> None:
     async with service_behind_proxy(database_url, tmp_path) as running:
         status, _ = await push(running.service.url, running.secret, samples.case_opened())
         assert status == 202
-        await running.proxy.refuse()
+        await go_away(running.proxy, fault)
         await assert_unavailable(running)
         await asyncio.sleep(2)  # several rounds of every worker and probe, logged once
-        await running.proxy.start()
-        await assert_recovered(running)
-        assert_logged_once(running.service)
-
-
-async def test_a_database_that_hangs_answers_503_within_the_timeouts_and_recovers(
-    database_url: str, tmp_path: Path
-) -> None:
-    async with service_behind_proxy(database_url, tmp_path) as running:
-        status, _ = await push(running.service.url, running.secret, samples.case_opened())
-        assert status == 202
-        running.proxy.pause()
-        await assert_unavailable(running)
-        await asyncio.sleep(2)
-        running.proxy.resume()
+        await come_back(running.proxy, fault)
         await assert_recovered(running)
         assert_logged_once(running.service)
