@@ -20,8 +20,15 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
-run: install
-	$(BIN)/sipvakt serve
+# One line per step; pip's own output only with SIPVAKT_LOG_LEVEL=DEBUG (or when it fails).
+run:
+ifeq ($(SIPVAKT_LOG_LEVEL),DEBUG)
+	$(MAKE) install
+else
+	@$(MAKE) -q install 2>/dev/null || { echo "installing into $(VENV)/ (the first time takes a minute)"; \
+	  log=$$(mktemp); $(MAKE) --no-print-directory install >$$log 2>&1 || { cat $$log; exit 1; }; rm -f $$log; }
+endif
+	@$(BIN)/sipvakt serve
 
 migrate: install
 	$(BIN)/sipvakt migrate

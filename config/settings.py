@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     # How long one SMTP exchange may take before the message is tried again later.
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # How long the database may take before a request answers 503 instead of waiting: to open a connection,
+    # to run one statement, and to get a connection from the pool when every one is busy.
+    database_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=600)
+    database_command_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    database_acquire_timeout_seconds: float = Field(default=3.0, gt=0, le=600)
+    # After SIGTERM: how long work in flight may take to finish before it is handed back to the queue.
+    shutdown_grace_seconds: float = Field(default=8.0, gt=0, le=600)
     mail_from: str = "sipvakt@localhost"
     reply_address: str | None = None
     inbound_smtp_port: int | None = Field(default=None, ge=1, le=65535)

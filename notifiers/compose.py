@@ -1,6 +1,7 @@
 """From a queued message and the case as it stands to the bytes that leave: an e-mail with its calendar
-file, or a PDF letter. Only what CONTRACT.md allows goes in: time, place, purpose, organizer, the case
-reference and how to reply; never the person's name or identity number."""
+file, or a PDF letter. Only what CONTRACT.md allows goes in: time, place, purpose, organizer, the
+coordinator to contact, the case reference (in professionals' copies) and how to reply; never the
+person's name or identity number."""
 
 from __future__ import annotations
 
@@ -17,11 +18,20 @@ from calendars.itip import (
 )
 from notifiers.letters import LetterReply, PostalRecipient, build_letter
 from notifiers.mime import CalendarMethod, Envelope, MailAddress
-from notifiers.templates import MeetingMessage, MeetingMessageKind, ReplyLinks, render_meeting_message
+from notifiers.templates import (
+    Contact,
+    MeetingMessage,
+    MeetingMessageKind,
+    ReplyLinks,
+    calendar_texts,
+    render_meeting_message,
+)
 from notifiers.wire import calendar_email_bytes
 from scheduler.case import Case, Meeting, ParticipantInfo
 
 OutboxKind = Literal["request", "update", "cancel"]
+# Who works with case references; children, guardians, representatives and others get a person to ask.
+PROFESSIONAL_ROLES = frozenset({"professional"})
 _MESSAGE_KINDS = {
     "request": MeetingMessageKind.INVITATION,
     "update": MeetingMessageKind.UPDATE,
@@ -54,15 +64,16 @@ def calendar_meeting(
 ) -> CalendarMeeting:
     """The meeting as this participant's calendar sees it: only this participant as attendee."""
     assert participant.email is not None
+    texts = calendar_texts(meeting_message(case, meeting, "request", participant=participant))
     return CalendarMeeting(
         uid=meeting_uid(case, meeting, sender.domain),
         sequence=sequence,
         dtstamp=now,
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
-        summary=f"SIP-möte ({case.case_id})",
+        summary=texts.summary,
         location=meeting.location,
-        description=meeting.purpose,
+        description=texts.description,
         url=meeting.online_url,
         # The organizer's address is the service's, so calendar replies come back to it.
         organizer=CalendarAddress(name=meeting.organizer.name, email=sender.reply_address),
@@ -71,11 +82,19 @@ def calendar_meeting(
 
 
 def meeting_message(
-    case: Case, meeting: Meeting, kind: OutboxKind, reply_links: ReplyLinks | None = None
+    case: Case,
+    meeting: Meeting,
+    kind: OutboxKind,
+    reply_links: ReplyLinks | None = None,
+    *,
+    participant: ParticipantInfo,
 ) -> MeetingMessage:
+    """The message as `participant` gets it: the case reference only in a professional's copy."""
+    coordinator = case.coordinator
     return MeetingMessage(
         kind=_MESSAGE_KINDS[kind],
-        case_reference=case.case_id,
+        case_reference=case.case_id if participant.role in PROFESSIONAL_ROLES else None,
+        contact=Contact(coordinator.name, coordinator.organisation, coordinator.email),
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
         location=meeting.location,
@@ -111,7 +130,9 @@ def meeting_email(
         date=now,
         reply_to=MailAddress(name=meeting.organizer.name, email=sender.reply_address),
     )
-    content = render_meeting_message(meeting_message(case, meeting, kind, reply_links))
+    content = render_meeting_message(
+        meeting_message(case, meeting, kind, reply_links, participant=participant)
+    )
     return calendar_email_bytes(envelope, content, ics, method)
 
 
@@ -128,5 +149,5 @@ def meeting_letter(
     lines = tuple(line.strip() for line in (participant.postal_address or "").splitlines() if line.strip())
     recipient = PostalRecipient(name=participant.name, address_lines=lines)
     links, letter_reply = reply if reply is not None else (None, None)
-    message = meeting_message(case, meeting, kind, links)
+    message = meeting_message(case, meeting, kind, links, participant=participant)
     return build_letter(message, recipient, return_address, letter_reply, now.date())

@@ -3,7 +3,9 @@
 The words live in ``notifiers/templates/{sv,en}.toml`` and the page shapes in ``meeting.*`` and
 ``notice.*`` next to them (``string.Template``). The inputs have no field for a personnummer, the person's
 name, a diagnosis or case notes, so a message cannot carry them: only time, place, purpose, questions,
-organizer, the case reference and reply links.
+organizer, the coordinator to contact, the case reference and reply links. The case reference is a
+handle for professionals and means nothing to a child or a parent: it is given only in professionals'
+copies, and everyone is told whom to ask instead.
 """
 
 from __future__ import annotations
@@ -50,11 +52,21 @@ class ReplyLinks:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """A person to turn to with questions: the case's coordinator."""
+
+    name: str
+    organisation: str
+    email: str
+
+
+@dataclass(frozen=True)
 class MeetingMessage:
-    """What an invitation, update or cancellation says. ``previous_starts_at`` is shown on updates."""
+    """What an invitation, update or cancellation says. ``previous_starts_at`` is shown on updates;
+    ``case_reference`` only in a professional's copy (None in everyone else's)."""
 
     kind: MeetingMessageKind
-    case_reference: str
+    case_reference: str | None
     starts_at: datetime
     ends_at: datetime
     location: str
@@ -66,10 +78,19 @@ class MeetingMessage:
     reply_links: ReplyLinks | None
     previous_starts_at: datetime | None = None
     language: Language = "sv"
+    contact: Contact | None = None
 
     def __post_init__(self) -> None:
         if self.online_url is not None:
             require_web_url(self.online_url)
+
+
+@dataclass(frozen=True)
+class CalendarTexts:
+    """What a participant's calendar shows of the meeting, besides time and place."""
+
+    summary: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -154,10 +175,10 @@ def meeting_texts(message: MeetingMessage) -> MeetingTexts:
     texts = catalog[message.kind.value]
     words = date_words(message.language)
     label = labels(message.language)
-    subject = Template(texts["subject"]).substitute(
+    subject = Template(_with_reference(texts, "subject", message.case_reference)).substitute(
         date=format_date(message.starts_at, words),
         time=format_clock(message.starts_at, words),
-        case_reference=clean_line(message.case_reference),
+        case_reference=clean_line(message.case_reference or ""),
     )
     details: list[tuple[str, str]] = [(label["when"], format_span(message.starts_at, message.ends_at, words))]
     if message.kind is MeetingMessageKind.UPDATE and message.previous_starts_at is not None:
@@ -174,7 +195,10 @@ def meeting_texts(message: MeetingMessage) -> MeetingTexts:
         if part
     )
     details.append((label["organizer"], organizer))
-    details.append((label["case_reference"], clean_line(message.case_reference)))
+    if contact := _contact_line(message.contact):
+        details.append((label["contact"], contact))
+    if message.case_reference is not None:
+        details.append((label["case_reference"], clean_line(message.case_reference)))
     reply_links: tuple[tuple[str, str], ...] = ()
     if message.reply_links is not None and message.kind is not MeetingMessageKind.CANCELLATION:
         links = message.reply_links
@@ -195,6 +219,31 @@ def meeting_texts(message: MeetingMessage) -> MeetingTexts:
         footer=label["footer"],
         labels=label,
     )
+
+
+def calendar_texts(message: MeetingMessage) -> CalendarTexts:
+    """The calendar's summary and description, by the same rule as the message: the case reference only
+    for professionals, the coordinator to contact for everyone."""
+    catalog = _catalog(message.language)
+    summary = Template(_with_reference(catalog["calendar"], "summary", message.case_reference)).substitute(
+        case_reference=clean_line(message.case_reference or "")
+    )
+    lines = [clean_line(message.purpose)]
+    if contact := _contact_line(message.contact):
+        lines.append(f"{labels(message.language)['contact']}: {contact}")
+    return CalendarTexts(summary=clean_line(summary), description="\n\n".join(line for line in lines if line))
+
+
+def _with_reference(texts: dict[str, str], key: str, case_reference: str | None) -> str:
+    """The text under `key`, or its `key_with_reference` form when there is a reference to show."""
+    return texts[f"{key}_with_reference"] if case_reference is not None else texts[key]
+
+
+def _contact_line(contact: Contact | None) -> str:
+    if contact is None:
+        return ""
+    parts = (clean_line(contact.name), clean_line(contact.organisation), clean_line(contact.email))
+    return ", ".join(part for part in parts if part)
 
 
 def _previous(moment: datetime, words: DateWords) -> str:

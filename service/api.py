@@ -12,7 +12,7 @@ from scheduler.case import Case
 from service import access
 from service.access import Principal, Role
 from service.context import runtime
-from service.problems import Problem
+from service.problems import DatabaseUnavailable, Problem
 from service.testclock import Backlog, ClockMovedBack, move_test_clock, settle
 from service.views import case_view
 
@@ -94,18 +94,18 @@ async def get_event(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 when the database answers through the pool and the LISTEN connection is open; otherwise the
+    same 503 every route gives during an outage (the error middleware shapes it)."""
     rt = runtime(request)
-    try:
-        await rt.pool.fetchval("select 1")
-    except Exception:
-        log.warning("health check: database unreachable")
-        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    if not rt.database.available:
+        raise DatabaseUnavailable()
+    await rt.pool.fetchval("select 1")
     return web.json_response({"status": "ok", "database": "ok"})
 
 
 async def metrics(request: web.Request) -> web.Response:
     rt = runtime(request)
-    body = await rt.metrics.render(rt.pool)
+    body = await rt.metrics.render(rt.pool, database_up=rt.database.available)
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 

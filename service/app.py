@@ -11,9 +11,10 @@ from aiohttp import web
 
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
 from service.context import RUNTIME, Runtime
+from service.database import is_unavailable
 from service.logs import request_id
 from service.openapi import openapi_document
-from service.problems import Problem, problem
+from service.problems import DatabaseUnavailable, Problem, problem
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,11 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             )
             return problem(exc.status, slug, exc.reason)
         raise
-    except Exception:
+    except Exception as error:
+        if is_unavailable(error):
+            # The database watch logs the outage once; a line per request would drown it.
+            request.app[RUNTIME].database.suspect(error)
+            return DatabaseUnavailable().response()
         log.exception("unexpected error while answering a request")
         return problem(500, "internal-error", "an unexpected error occurred; it has been logged")
 

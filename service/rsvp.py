@@ -60,7 +60,10 @@ async def _find(rt: Runtime, token: str) -> Found | web.Response:
 
 
 def _details(found: Found) -> tuple[tuple[str, str], ...]:
-    return meeting_texts(meeting_message(found.case, found.meeting, "request")).details
+    participant = found.meeting.participants[found.invitee.participant_id]
+    return meeting_texts(
+        meeting_message(found.case, found.meeting, "request", participant=participant)
+    ).details
 
 
 async def show(request: web.Request) -> web.Response:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
-import asyncpg
 from aiohttp import web
 
 from calendars.workdays import WorkingCalendar
@@ -22,7 +23,8 @@ from scheduler.planning import DeadlinePlanner
 from service import access
 from service.app import build_app
 from service.context import Runtime
-from service.database import Pool, open_database
+from service.database import DatabaseTimeouts, Pool, open_database
+from service.database_watch import DatabaseWatch
 from service.delivery import DeliveryWorker
 from service.digest import digest_schedule, digest_timer_handlers
 from service.inbound import ReplyReceiver, start_inbound_smtp
@@ -38,6 +40,11 @@ from service.timers import TimerWorker
 from service.webhook_delivery import WebhookWorker
 
 log = logging.getLogger(__name__)
+
+# Of the shutdown grace period: kept back to hand claimed work back and close the database, and the
+# longest part that requests still running may take.
+HAND_BACK_RESERVE_SECONDS = 1.0
+HTTP_SHARE_OF_GRACE = 0.5
 
 
 async def make_clock(pool: Pool, setting: str | None, wall_clock: Clock) -> Clock:
@@ -63,17 +70,52 @@ def make_transport(settings: Settings) -> Transport:
     )
 
 
+@dataclass
+class Shutdown:
+    """Stopping: the workers take no new work from `begin` on, and every step shares one grace period."""
+
+    grace_seconds: float
+    began_at: float | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def begin(self) -> None:
+        if self.began_at is None:
+            self.began_at = time.monotonic()
+        self.stopping.set()
+
+    def seconds_left(self, reserve: float = 0.0) -> float:
+        """What is left of the grace period, keeping `reserve` back for handing work back and closing."""
+        self.begin()
+        assert self.began_at is not None
+        return max(self.grace_seconds - (time.monotonic() - self.began_at) - reserve, 0.0)
+
+
+async def stop_workers(workers: list[asyncio.Task[None]], seconds: float) -> None:
+    """Let the workers finish the round they are in for up to `seconds`, then cancel them: each hands
+    back what it had claimed and not finished, for the next process."""
+    _, unfinished = await asyncio.wait(workers, timeout=seconds)
+    for worker in unfinished:
+        log.info("stopping a worker that is still busy", extra={"reason": worker.get_name()})
+        worker.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+
+
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProcessor]]:
-    """Everything one process runs, started; stopped cleanly on exit from the block."""
+async def running(
+    settings: Settings, shutdown: Shutdown | None = None
+) -> AsyncIterator[tuple[Runtime, EventProcessor]]:
+    """Everything one process runs, started; stopped on exit from the block within the shutdown grace."""
+    shutdown = shutdown or Shutdown(settings.shutdown_grace_seconds)
     rulebook = load_rulebook(settings.config_dir)
     cipher = load_cipher(settings.secret_key, settings.data_dir)
     wall_clock = SystemClock()
-    async with open_database(settings.database_url, settings.data_dir) as (pool, database_url):
+    timeouts = DatabaseTimeouts.from_settings(settings)
+    async with open_database(settings.database_url, settings.data_dir, timeouts) as (pool, database_url):
         clock = await make_clock(pool, settings.test_clock, wall_clock)
         async with pool.acquire() as connection:
             await access.ensure_default_integration(connection, await clock.now())
         metrics = Metrics()
+        database = DatabaseWatch(database_url, timeouts, metrics)
         runtime = Runtime(
             settings=settings,
             pool=pool,
@@ -83,10 +125,10 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
             rulebook=rulebook,
             metrics=metrics,
             test_clock=settings.test_clock is not None,
+            database=database,
         )
         processor = EventProcessor(pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics)
-        stopping = asyncio.Event()
-        listener = await asyncpg.connect(database_url)
+        stopping = shutdown.stopping
 
         def wake(*_: object) -> None:
             processor.wake.set()
@@ -112,14 +154,16 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         def wake_timers(*_: object) -> None:
             timer_worker.wake.set()
 
-        await listener.add_listener(TIMERS_CHANNEL, wake_timers)
-        await listener.add_listener(CLOCK_CHANNEL, wake_timers)
-        await listener.add_listener(EVENTS_CHANNEL, wake)
-        await listener.add_listener(CLOCK_CHANNEL, wake)
-        await listener.add_listener(CLOCK_CHANNEL, wake_delivery)
-        await listener.add_listener(OUTBOX_CHANNEL, wake_delivery)
+        database.subscribe(TIMERS_CHANNEL, wake_timers)
+        database.subscribe(CLOCK_CHANNEL, wake_timers)
+        database.subscribe(EVENTS_CHANNEL, wake)
+        database.subscribe(CLOCK_CHANNEL, wake)
+        database.subscribe(CLOCK_CHANNEL, wake_delivery)
+        database.subscribe(OUTBOX_CHANNEL, wake_delivery)
         webhooks = WebhookWorker(pool, clock, wall_clock, cipher)
-        await webhooks.listen(listener)
+        webhooks.listen(database)
+        await database.open()
+        watching = asyncio.create_task(database.run(stopping), name="database-watch")
         workers = [
             asyncio.create_task(processor.run(stopping), name="events"),
             asyncio.create_task(delivery.run(stopping), name="delivery"),
@@ -137,15 +181,20 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
             if inbound is not None:
                 inbound.close()
             periodic.stop()
-            stopping.set()
-            await asyncio.gather(*workers, return_exceptions=True)
-            await listener.close()
+            shutdown.begin()
+            await stop_workers(workers, shutdown.seconds_left(reserve=HAND_BACK_RESERVE_SECONDS))
+            await asyncio.gather(watching, return_exceptions=True)
+            await database.close()
 
 
 async def serve(settings: Settings) -> None:
-    async with running(settings) as (runtime, _):
+    shutdown = Shutdown(settings.shutdown_grace_seconds)
+    async with running(settings, shutdown) as (runtime, _):
         app = build_app(runtime)
-        runner = web.AppRunner(app, access_log=None)
+        # Requests still running at SIGTERM get part of the grace period; the workers get the rest.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds * HTTP_SHARE_OF_GRACE
+        )
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
@@ -157,5 +206,7 @@ async def serve(settings: Settings) -> None:
         try:
             await stop.wait()
         finally:
+            shutdown.begin()
             log.info("stopping")
             await runner.cleanup()
+    log.info("stopped")

@@ -28,6 +28,7 @@ from typing import Protocol
 from scheduler.clock import Clock
 from scheduler.timers import DueTimer
 from service.database import Pool
+from service.database_watch import log_failure
 from service.metrics import Metrics
 from service.store import Connection
 from service.wakeup import wait_for_any
@@ -230,10 +231,10 @@ class TimerWorker:
         await self.fire(timers)
         return len(timers)
 
-    async def drain(self) -> int:
-        """Fire batches until no due timer is left that this process can take."""
+    async def drain(self, stopping: asyncio.Event | None = None) -> int:
+        """Fire batches until no due timer is left that this process can take, or until `stopping`."""
         claimed = 0
-        while batch := await self.run_once():
+        while not (stopping and stopping.is_set()) and (batch := await self.run_once()):
             claimed += batch
         return claimed
 
@@ -253,10 +254,10 @@ class TimerWorker:
             # Cleared before draining, so that a notice arriving during the drain is not lost.
             self.wake.clear()
             try:
-                await self.drain()
+                await self.drain(stopping)
                 sleep = await self.seconds_to_next()
-            except Exception:
-                log.exception("firing timers failed; retrying")
+            except Exception as error:
+                log_failure(log, "firing timers failed; retrying", error)
                 sleep = LONGEST_SLEEP_SECONDS
             await wait_for_any(self.wake, stopping, seconds=sleep)
 

@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 
 from scheduler.clock import Clock
 from service.database import Pool
+from service.database_watch import DatabaseWatch, log_failure
 from service.secrets import decrypt
 from service.signatures import key_from_secret, sign
 from service.store import OUTBOX_CHANNEL, Connection
@@ -137,10 +138,10 @@ class WebhookWorker:
     def wake_up(self, *_: object) -> None:
         self.wake.set()
 
-    async def listen(self, listener: asyncpg.Connection[asyncpg.Record]) -> None:
+    def listen(self, database: DatabaseWatch) -> None:
         """Wake on new deliveries and whenever the test clock moves."""
         for channel in (WEBHOOKS_CHANNEL, CLOCK_CHANNEL):
-            await listener.add_listener(channel, self.wake_up)
+            database.subscribe(channel, self.wake_up)
 
     async def run(self, stopping: asyncio.Event) -> None:
         session = aiohttp.ClientSession(
@@ -156,8 +157,8 @@ class WebhookWorker:
                     await self.release_expired_leases()
                     await self.deliver_due(session)
                     await self._prune_now_and_then()
-                except Exception:
-                    log.exception("delivering webhooks failed; retrying")
+                except Exception as error:
+                    log_failure(log, "delivering webhooks failed; retrying", error)
                 await wait_for_any(self.wake, stopping, seconds=POLL_SECONDS)
 
     async def deliver_due(self, session: aiohttp.ClientSession) -> int:

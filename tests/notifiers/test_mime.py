@@ -110,7 +110,10 @@ def test_headers_one_recipient_stable_message_id_and_no_auto_submitted_on_invita
     assert message["MIME-Version"] == "1.0"
     assert message["Cc"] is None and message["Bcc"] is None
     assert message["Auto-Submitted"] is None
-    assert message["Subject"] == "Kallelse till SIP-möte 14 december 2026 kl. 13.00 (ärende blek-2026-0042)"
+    assert (
+        message["Subject"]
+        == "Kallelse till SIP-möte 14 december 2026 kl. 13.00 (ärendereferens blek-2026-0042)"
+    )
     assert raw.count(b"\n") == raw.count(b"\r\n")
     assert raw.count(b"\r\nMIME-Version:") == 1
 

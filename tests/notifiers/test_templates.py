@@ -9,8 +9,10 @@ import pytest
 from calendars.stockholm import STOCKHOLM
 from notifiers.datefmt import format_span
 from notifiers.templates import (
+    Contact,
     MeetingMessageKind,
     NoticeMessage,
+    calendar_texts,
     date_words,
     render_meeting_message,
     render_notice,
@@ -20,12 +22,18 @@ from tests.calendars.samples import meeting_message
 
 def test_invitation_subject_is_swedish_with_date_time_and_case_reference() -> None:
     rendered = render_meeting_message(meeting_message())
-    assert rendered.subject == "Kallelse till SIP-möte 14 december 2026 kl. 13.00 (ärende blek-2026-0042)"
+    assert (
+        rendered.subject
+        == "Kallelse till SIP-möte 14 december 2026 kl. 13.00 (ärendereferens blek-2026-0042)"
+    )
 
 
 def test_english_subject_and_clock() -> None:
     rendered = render_meeting_message(meeting_message(language="en"))
-    assert rendered.subject == "Invitation to a SIP meeting 14 December 2026 at 13:00 (case blek-2026-0042)"
+    assert (
+        rendered.subject
+        == "Invitation to a SIP meeting 14 December 2026 at 13:00 (case reference blek-2026-0042)"
+    )
     assert "Monday 14 December 2026 at 13:00–14:30" in rendered.text
 
 
@@ -37,7 +45,7 @@ def test_update_and_cancellation_subjects() -> None:
     assert update.subject.startswith("Ändrad tid: SIP-möte 14 december 2026 kl. 13.00")
     assert "Tidigare tid:" in update.text and "10 december 2026 kl. 09.00" in update.text
     cancel = render_meeting_message(meeting_message(kind=MeetingMessageKind.CANCELLATION))
-    assert cancel.subject == "Inställt: SIP-möte 14 december 2026 kl. 13.00 (ärende blek-2026-0042)"
+    assert cancel.subject == "Inställt: SIP-möte 14 december 2026 kl. 13.00 (ärendereferens blek-2026-0042)"
 
 
 def test_invitation_body_has_time_place_link_purpose_questions_organizer_and_reply_links() -> None:
@@ -112,3 +120,20 @@ def test_times_are_shown_on_the_stockholm_clock_across_dst_and_midnight() -> Non
     assert format_span(late, datetime(2027, 1, 1, 0, 30, tzinfo=STOCKHOLM), words) == (
         "torsdag 31 december 2026 kl. 23.00 – fredag 1 januari 2027 kl. 00.30"
     )
+
+
+def test_a_copy_without_case_reference_names_the_coordinator_in_both_languages() -> None:
+    contact = Contact("Kim Samordnare (test)", "Testkommun socialtjänst", "kim@example.se")
+    for language, asks, reference in (
+        ("sv", "Frågor? Kontakta samordnaren", "Ärendereferens"),
+        ("en", "Questions? Contact the coordinator", "Case reference"),
+    ):
+        message = meeting_message(case_reference=None, contact=contact, language=language)
+        rendered = render_meeting_message(message)
+        calendar = calendar_texts(message)
+        for text in (rendered.subject, rendered.text, rendered.html, calendar.summary, calendar.description):
+            assert "blek-2026-0042" not in text and reference not in text
+        line = f"{asks}: Kim Samordnare (test), Testkommun socialtjänst, kim@example.se"
+        assert line in rendered.text and line in calendar.description
+        with_reference = calendar_texts(meeting_message(contact=contact, language=language))
+        assert with_reference.summary.endswith("blek-2026-0042)")
