@@ -15,6 +15,7 @@ from config.rules import RuleBook
 from scheduler.case import Case, Deadline, Warning
 from scheduler.deadline_report import DeadlineReport
 from scheduler.deadlines import compute_deadlines
+from scheduler.delivered import delivery_warnings
 from scheduler.deviations import record_deviation
 from scheduler.effects import CancelTimers, Effect, QueueMessage, SetTimer
 from scheduler.escalation import actions_not_done, escalate_unanswered
@@ -86,7 +87,7 @@ class DeadlinePlanner:
         case_rules = self.case_rules(case)
         report = compute_deadlines(case, case_rules.rules, self.calendar, now)
         case.deadlines = list(report.deadlines)
-        case.warnings = [*report.warnings, *case_rules.warnings]
+        case.warnings = [*report.warnings, *case_rules.warnings, *delivery_warnings(case)]
         for meeting_id, times in report.meetings.items():
             meeting = case.meetings.get(meeting_id)
             if meeting is not None:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from scheduler.case import Case
 from scheduler.decide import Applied, Context, Planner, Rejected, decide
+from scheduler.delivered import delivered_at_once
 from scheduler.events import Event
 
 
@@ -23,7 +24,7 @@ def replay(events: Sequence[Event], planner: Planner, now: datetime, integration
     """Apply the events (listed in order of receipt) and read the deadlines at `now`.
 
     Each event is applied at the time it says it occurred (no later than `now`): offline, that is the best
-    knowledge of when, say, an invitation left.
+    knowledge of when, say, an invitation left, so every invitation it queues counts as delivered then.
     """
     result = Replay(case=None)
     pending = list(range(len(events)))
@@ -33,7 +34,8 @@ def replay(events: Sequence[Event], planner: Planner, now: datetime, integration
         context = Context(now=applied_at, integration_id=integration_id, planner=planner)
         decision = decide(result.case, events[position], context)
         if isinstance(decision, Applied):
-            result.case = decision.case
+            result.case = delivered_at_once(decision.case, applied_at)
+            planner.refresh(result.case, applied_at)
             pending = sorted(pending + list(result.waiting))
             result.waiting.clear()
         elif isinstance(decision, Rejected):
