@@ -43,10 +43,11 @@ def delivered_at_once(case: Case, at: datetime) -> Case:
     deadlines`), where no mail server answers and the event's time is the best knowledge of sending."""
     for meeting in case.meetings.values():
         for participant_id, invitation in meeting.invitations.items():
-            if invitation.status == "queued":
-                delivered = invitation_delivered(case, meeting.meeting_id, participant_id, "request", None, at)
-                if delivered is not None:
-                    case = delivered.case
+            if invitation.status != "queued":
+                continue
+            delivered = invitation_delivered(case, meeting.meeting_id, participant_id, "request", None, at)
+            if delivered is not None:
+                case = delivered.case
     return case
 
 
