@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import idna
 
-# Characters a local part may hold unquoted besides letters and digits (RFC 5322 atext and the dot).
-_ATEXT = frozenset("!#$%&'*+-/=?^_`{|}~.")
+# Characters a local part may hold besides letters and digits. RFC 5322 allows a few more unquoted
+# (`!#$&*/=?^`{|}~`), but an address is also written into calendar files and headers, which take only
+# these (see `calendars.addresses`); no real mailbox of a participant needs the others.
+_ATEXT = frozenset("._%+'-")
 MAX_ADDRESS_LENGTH = 254
 
 
@@ -36,7 +38,7 @@ def wire_address(address: str) -> WireAddress:
     if not at or not local or not domain:
         raise UnsendableAddress("not an e-mail address")
     if not all(char.isalnum() or char in _ATEXT for char in local) or ".." in local:
-        raise UnsendableAddress("the local part needs quoting, which is not sent")
+        raise UnsendableAddress("the local part holds characters that are not sent")
     if local.startswith(".") or local.endswith("."):
         raise UnsendableAddress("the local part starts or ends with a dot")
     try:
