@@ -182,6 +182,8 @@ class Case(Model):
     warnings: list[Warning] = Field(default_factory=list)
     deviations: list[Deviation] = Field(default_factory=list)
     reminders: list[Reminder] = Field(default_factory=list)
+    # Addresses (lower case) a mail server refused for good: no reminder is sent to them.
+    unreachable: list[str] = Field(default_factory=list)
 
     def organisations(self) -> set[str]:
         """Every organisation taking part in the case; a token scoped to one of them may read it."""

@@ -35,6 +35,9 @@ def invitation_delivered(
     # by the delivery that proves the address works after all.
     if delivered.status in ("pending", "queued", "failed"):
         delivered.status = "sent"
+    address = (meeting.participants[participant_id].email or "").lower()
+    if address in changed.unreachable:
+        changed.unreachable.remove(address)
     return Applied(changed)
 
 
@@ -52,13 +55,25 @@ def delivered_at_once(case: Case, at: datetime) -> Case:
 
 
 def delivery_warnings(case: Case) -> list[Warning]:
-    """A warning for each invitation to an upcoming meeting that did not reach its participant."""
+    """A warning for each invitation to an upcoming meeting that did not reach its participant, and for
+    each reminder called off because its address is unreachable."""
     return [
-        _not_delivered(meeting, participant_id)
-        for meeting in case.meetings.values()
-        if meeting.status == "scheduled"
-        for participant_id, invitation in meeting.invitations.items()
-        if invitation.status == "failed"
+        *(
+            _not_delivered(meeting, participant_id)
+            for meeting in case.meetings.values()
+            if meeting.status == "scheduled"
+            for participant_id, invitation in meeting.invitations.items()
+            if invitation.status == "failed"
+        ),
+        *(
+            Warning(
+                kind="reminder_not_sent",
+                message=f"The {reminder.kind} reminder due {reminder.due_at.date().isoformat()} is cancelled:"
+                " its address was refused for good by the mail server.",
+            )
+            for reminder in case.reminders
+            if reminder.status == "cancelled" and reminder.to.lower() in case.unreachable
+        ),
     ]
 
 

@@ -87,7 +87,7 @@ class DeadlinePlanner:
         case_rules = self.case_rules(case)
         report = compute_deadlines(case, case_rules.rules, self.calendar, now)
         case.deadlines = list(report.deadlines)
-        case.warnings = [*report.warnings, *case_rules.warnings, *delivery_warnings(case)]
+        case.warnings = [*report.warnings, *case_rules.warnings]
         for meeting_id, times in report.meetings.items():
             meeting = case.meetings.get(meeting_id)
             if meeting is not None:
@@ -103,6 +103,8 @@ class DeadlinePlanner:
         effects.extend(survey_messages(case, case_rules.rules, now))
         effects.extend(self._reminders(case, report, case_rules.policy, send, now))
         effects.extend(self._deadline_timers(case))
+        # After the reminders: they say which were called off for an unreachable address.
+        case.warnings.extend(delivery_warnings(case))
         return effects
 
     def _reminders(

@@ -1,9 +1,9 @@
 """What an invitation that cannot be delivered does to its case: `(case, message) -> Applied | None`.
 
 A mail server's permanent refusal (5xx), or a temporary one that lasts through every retry, is final for
-that address: the invitation is marked `failed` (it never meets the notice), the participant's reminders
-are called off at once (planning no longer finds them, and any still in the outbox is withdrawn), and the
-coordinator is told, so someone reaches them another way.
+that address: the invitation is marked `failed` (it never meets the notice), the address is recorded as
+unreachable, so that every reminder to it is called off at once (planning lists it cancelled, and any still
+in the outbox is withdrawn), and the coordinator is told, so someone reaches them another way.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def invitation_undeliverable(
     changed_invitation.status = "failed"
     changed_invitation.sent_at = None
     changed_invitation.responded_at = None
+    address = (meeting.participants[participant_id].email or "").lower()
+    if address and address not in changed.unreachable:
+        changed.unreachable.append(address)
     effects: list[Effect] = [
         CancelTimers(prefix=f"meeting:{meeting_id}:rsvp:{participant_id}"),
         CancelUnsentMessages(meeting_id=meeting_id, participant_id=participant_id, kinds=("reminder",)),

@@ -142,3 +142,49 @@ async def test_a_blekinge_meeting_moved_to_four_days_away_misses_its_notice_and_
         assert rsvp["due"] >= "2026-12-10"
         updates = [m for m in sink.to("sam@example.se") if m.calendar_method() == "REQUEST"]
         assert len(updates) == 2
+
+
+async def test_a_reminder_to_an_address_refused_for_good_is_cancelled_at_once_and_shown(
+    database_url: str, tmp_path: Path
+) -> None:
+    sink = MailSink(rcpt_answers={"sam@example.se": "550 5.1.1 No such user here"})
+    async with smtp_server(sink) as port, started(mailing_settings(database_url, tmp_path, port)) as service:
+        for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
+            assert (await service.push(body)).status == 202
+        await service.settle()
+        case = await case_view(service)
+        assert invitations(case)["p-school"]["status"] == "failed"
+        assert not [r for r in case["reminders"] if r["to"] == "sam@example.se"]
+
+        # The meeting is held anyway, and gives the school's action to the address that was refused.
+        held = samples.event(
+            "meeting.held",
+            occurred_at="2026-11-23T09:30:00+01:00",
+            meeting_id="m1",
+            absent=[],
+            responsible={"name": "Kim Koordinator", "email": COORDINATOR, "organisation": "Testkommun"},
+            actions=[
+                {
+                    "action_id": "a1",
+                    "description": "Anpassning i skolan",
+                    "responsible_organisation": "Testskolan",
+                    "responsible_email": "sam@example.se",
+                    "due_on": "2027-01-15",
+                }
+            ],
+        )
+        assert (await service.push(held)).status == 202
+        await service.settle()
+
+        case = await case_view(service)
+        [reminder] = [r for r in case["reminders"] if r["kind"] == "action_due"]
+        assert (reminder["to"], reminder["status"]) == ("sam@example.se", "cancelled")
+        assert "reminder_not_sent" in {w["kind"] for w in case["warnings"]}
+        # Its day passes and nothing is sent to the address; the coordinator was told once, at the refusal.
+        await move_clock(service, datetime.fromisoformat("2027-01-14T12:00:00+01:00"))
+        assert sink.to("sam@example.se") == []
+        assert [
+            r["status"] for r in (await case_view(service))["reminders"] if r["kind"] == "action_due"
+        ] == ["cancelled"]
+        told = [m for m in sink.to(COORDINATOR) if "Kallelsen kunde inte levereras" in m.text()]
+        assert len(told) == 1
