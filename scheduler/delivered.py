@@ -21,7 +21,8 @@ def invitation_delivered(
     """The case with the invitation sent at `at`; None if the delivery changes nothing (a cancellation, a
     time that has moved on since, a participant told this time already). Planning follows in the shell."""
     meeting = case.meetings.get(meeting_id)
-    if kind not in INVITING_KINDS or meeting is None or meeting.status != "scheduled":
+    # A held meeting still takes the fact: a letter marked posted after the meeting was recorded.
+    if kind not in INVITING_KINDS or meeting is None or meeting.status == "cancelled":
         return None
     invitation = meeting.invitations.get(participant_id)
     stale = sequence is not None and sequence != meeting.sequence
