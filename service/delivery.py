@@ -19,7 +19,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from service import store
 from service.database import Pool
 from service.liveness import Presence, owner_alive
 from service.metrics import Metrics
-from service.outcomes import DeliveryOutcomes
+from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.reply_tokens import Invitee, ReplyTokens
 from service.timers import process_id
 from service.wakeup import wait_for_any
@@ -176,34 +176,17 @@ class DeliveryWorker:
             retry_at = await self.clock.now() + retry_delay(row["attempts"], random.random())
             await self.pool.execute(MARK_DEFERRED, row["message_id"], retry_at, outcome.reason)
             return
-        invitation = (
-            row["case_id"] is not None and row["participant_id"] is not None and row["channel"] == "email"
-        )
+        invitation = _invitation(row)
         async with self.pool.acquire() as connection, connection.transaction():
             if isinstance(outcome, Delivered):
                 await connection.execute(MARK_SENT, row["message_id"], outcome.at)
-                if invitation:
-                    await self.outcomes.delivered(
-                        connection,
-                        row["case_id"],
-                        row["meeting_id"],
-                        row["participant_id"],
-                        row["kind"],
-                        outcome.sequence,
-                        outcome.at,
-                    )
+                if invitation is not None:
+                    carried = replace(invitation, sequence=outcome.sequence)
+                    await self.outcomes.delivered(connection, carried, outcome.at)
                 return
             await connection.execute(MARK_FAILED, row["message_id"], outcome.reason)
-            if invitation:
-                await self.outcomes.undeliverable(
-                    connection,
-                    row["case_id"],
-                    row["meeting_id"],
-                    row["participant_id"],
-                    row["kind"],
-                    int(row["payload"].get("sequence", 0)),
-                    await self.clock.now(),
-                )
+            if invitation is not None:
+                await self.outcomes.undeliverable(connection, invitation, await self.clock.now())
 
     async def _send(self, row: dict[str, Any], now: datetime) -> int | None:
         """Write the message from the case as it is now and hand it over; return the meeting sequence
@@ -319,6 +302,19 @@ class DeliveryWorker:
                 await wait_for_any(self.wake, stopping, seconds=POLL_SECONDS)
         finally:
             await holding
+
+
+def _invitation(row: dict[str, Any]) -> InvitationMessage | None:
+    """The invitation an e-mail of a case's meeting is, with the sequence it was queued under."""
+    if row["case_id"] is None or row["participant_id"] is None or row["channel"] != "email":
+        return None
+    return InvitationMessage(
+        row["case_id"],
+        row["meeting_id"],
+        row["participant_id"],
+        row["kind"],
+        int(row["payload"].get("sequence", 0)),
+    )
 
 
 def _wire(address: str) -> str:

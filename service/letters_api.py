@@ -18,7 +18,7 @@ from scheduler.planning import DeadlinePlanner
 from service.access import EVERYTHING, Principal
 from service.api import authorize, query_limit
 from service.context import runtime
-from service.outcomes import DeliveryOutcomes
+from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.problems import Problem
 
 STATES = ("queued", "sent")
@@ -111,15 +111,10 @@ async def mark_sent(request: web.Request) -> web.Response:
             raise Problem(404, "not-found", "no letter with this id")
         if row["participant_id"] is not None and row["meeting_id"] is not None:
             outcomes = DeliveryOutcomes(DeadlinePlanner(rt.rulebook, WorkingCalendar()))
-            await outcomes.delivered(
-                connection,
-                row["case_id"],
-                row["meeting_id"],
-                row["participant_id"],
-                row["kind"],
-                row["sequence"],
-                row["sent_at"],
+            letter = InvitationMessage(
+                row["case_id"], row["meeting_id"], row["participant_id"], row["kind"], row["sequence"]
             )
+            await outcomes.delivered(connection, letter, row["sent_at"])
     return web.json_response(_view(row))
 
 

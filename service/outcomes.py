@@ -6,6 +6,7 @@ what really reached the participant."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler.case import Case
@@ -18,42 +19,39 @@ from service.store import Connection
 LOCK_CASE = "select pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))"
 
 
+@dataclass(frozen=True)
+class InvitationMessage:
+    """Which invitation a message was: its case, meeting, participant and kind, and the meeting sequence
+    whose time it carried (None: not known)."""
+
+    case_id: str
+    meeting_id: str
+    participant_id: str
+    kind: str
+    sequence: int | None
+
+
 class DeliveryOutcomes:
     def __init__(self, planner: Planner) -> None:
         self.planner = planner
 
-    async def delivered(
-        self,
-        connection: Connection,
-        case_id: str,
-        meeting_id: str,
-        participant_id: str,
-        kind: str,
-        sequence: int | None,
-        at: datetime,
-    ) -> None:
-        """`sequence` is the meeting's sequence whose time the message carried (None: not known)."""
+    async def delivered(self, connection: Connection, message: InvitationMessage, at: datetime) -> None:
         await self._apply(
             connection,
-            case_id,
-            lambda case: invitation_delivered(case, meeting_id, participant_id, kind, sequence, at),
+            message.case_id,
+            lambda case: invitation_delivered(
+                case, message.meeting_id, message.participant_id, message.kind, message.sequence, at
+            ),
             at,
         )
 
-    async def undeliverable(
-        self,
-        connection: Connection,
-        case_id: str,
-        meeting_id: str,
-        participant_id: str,
-        kind: str,
-        sequence: int,
-        at: datetime,
-    ) -> None:
+    async def undeliverable(self, connection: Connection, message: InvitationMessage, at: datetime) -> None:
         await self._apply(
             connection,
-            case_id,
-            lambda case: invitation_undeliverable(case, meeting_id, participant_id, kind, sequence, at),
+            message.case_id,
+            lambda case: invitation_undeliverable(
+                case, message.meeting_id, message.participant_id, message.kind, message.sequence or 0, at
+            ),
             at,
         )
 

@@ -38,6 +38,15 @@ def notice(case: dict[str, Any]) -> str:
     return str(found)
 
 
+async def invite_and_post(service: Service) -> None:
+    """The sample case invites its meeting; the letter is posted the same morning."""
+    for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
+        assert (await service.push(body)).status == 202
+    await service.settle()
+    await service.post_letters()
+    await service.settle()
+
+
 def digests_to(sink: MailSink, address: str) -> list[Received]:
     return [mail for mail in sink.to(address) if mail.message_id.startswith("<digest.")]
 
@@ -47,11 +56,7 @@ async def test_a_server_that_defers_until_the_invitation_fails_gets_no_notice_an
 ) -> None:
     sink = MailSink(rcpt_answers={"sam@example.se": DEFERRING})
     async with smtp_server(sink) as port, started(mailing_settings(database_url, tmp_path, port)) as service:
-        for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
-            assert (await service.push(body)).status == 202
-        await service.settle()
-        await service.post_letters()
-        await service.settle()
+        await invite_and_post(service)
 
         # Deferred: in the outbox, not delivered, so not sent and no notice counted from it.
         case = await case_view(service)
@@ -105,11 +110,7 @@ async def test_a_blekinge_meeting_moved_to_four_days_away_misses_its_notice_and_
 ) -> None:
     sink = MailSink()
     async with smtp_server(sink) as port, started(mailing_settings(database_url, tmp_path, port)) as service:
-        for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
-            assert (await service.push(body)).status == 202
-        await service.settle()
-        await service.post_letters()
-        await service.settle()
+        await invite_and_post(service)
         case = await case_view(service)
         assert notice(case) == "met" and case["meetings"][0]["notice_ok"] is True
 

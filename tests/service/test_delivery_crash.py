@@ -4,22 +4,19 @@ of the clock completes, and every message arrives exactly once."""
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
-from standardwebhooks import Webhook
 
 from service.secrets import new_webhook_secret
 from tests import samples
 from tests.service.mail import MAIL_FROM, MailSink, smtp_server
 from tests.service.processes import ServiceProcess
+from tests.service.test_processes import push
 
 ADMIN = "crash-admin-token-0123456789abcdef"
 EMAIL_PARTICIPANTS = ("asa.oberg@example.org", "sam@example.se")
@@ -37,23 +34,6 @@ class GatedSink(MailSink):
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         await self.gate.wait()
         return await super().handle_RCPT(server, session, envelope, address, options)
-
-
-async def push(url: str, secret: str, body: dict[str, object]) -> None:
-    raw = json.dumps(body)
-    message_id = "msg_" + secrets.token_hex(8)
-    now = datetime.now(UTC)
-    headers = {
-        "Content-Type": "application/json",
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, now, raw),
-    }
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url + "/v1/events", data=raw, headers=headers) as r,
-    ):
-        assert r.status == 202, await r.text()
 
 
 async def wait_until(check: Any, seconds: float = 30.0) -> None:
@@ -87,7 +67,8 @@ async def test_a_process_killed_mid_delivery_does_not_stop_the_clock_and_nothing
         survivor = None
         try:
             for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
-                await push(doomed.url, secret, body)
+                status, _ = await push(doomed.url, secret, body)
+                assert status == 202
 
             async def both_invitations_in_flight() -> bool:
                 held = await observer.fetchval(
