@@ -15,6 +15,7 @@ in writing it) ends in that message deferred or failed, never in another message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -60,6 +61,10 @@ MARK_SENT = (
 MARK_DEFERRED = (
     f"update outbox set state = 'queued', next_attempt_at = $2, last_error = $3, {RELEASE}"
     " where message_id = $1"
+)
+RELEASE_OWN = (
+    f"update outbox set state = 'queued', {RELEASE} where message_id = $1 and state = 'sending'"
+    " and lease_owner = $2"
 )
 CLAIM = """
 update outbox set state = 'sending', attempts = attempts + 1, lease_owner = $2,
@@ -135,8 +140,8 @@ class DeliveryWorker:
         return [dict(row) for row in rows]
 
     async def _deliver(self, row: dict[str, Any]) -> None:
-        """Send one message and record what became of it. If even the record fails (the database is
-        away), the message stays claimed and goes back to the queue when its lease is found abandoned."""
+        """Send one message and record what became of it. If the record fails, the message is handed
+        back to the queue at once if the database allows, else when its lease is found abandoned."""
         extra = {"message_id": row["message_id"], "attempt": row["attempts"]}
         try:
             outcome = await self._attempt(row)
@@ -144,7 +149,9 @@ class DeliveryWorker:
                 outcome = Undeliverable(outcome.reason)
             await self._record(row, outcome)
         except Exception:
-            log.exception("recording a delivery failed", extra=extra)
+            log.exception("recording a delivery failed; the message goes back to the queue", extra=extra)
+            with contextlib.suppress(Exception):
+                await self.pool.execute(RELEASE_OWN, row["message_id"], self.owner)
             return
         if isinstance(outcome, Delivered):
             self.metrics.deliveries.labels("delivered").inc()
