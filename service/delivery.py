@@ -336,8 +336,9 @@ def _written(write: Callable[[], bytes]) -> bytes:
     header cannot hold) fails that message for good, since writing it again gives the same result."""
     try:
         return write()
-    except ValueError as exc:
-        raise PermanentFailure(f"the message cannot be written: {exc}") from None
+    except ValueError:
+        # Not the error's text: it quotes the address, and reasons go to logs and the outbox row.
+        raise PermanentFailure("the message cannot be written for this address") from None
 
 
 def letter_id(message_id: str) -> str:
