@@ -12,16 +12,22 @@ from calendars.clean_text import clean_line
 _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
+# What we write may also have a local part beyond ASCII (RFC 6531/6532: sent only under SMTPUTF8); the
+# domain is written IDNA-encoded, so it stays ASCII.
+_WRITABLE_ADDRESS = re.compile(
+    r"[\w.%+'-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
 _MAILTO = re.compile(r"^\s*mailto:", re.IGNORECASE)
 
 
 def require_plain_address(value: str) -> str:
-    """Return ``value`` if it is a bare address such as ``asa@example.se``; raise ``ValueError`` otherwise.
+    """Return ``value`` if it is a bare address such as ``asa@example.se`` or ``åsa@xn--exmple-cua.se``;
+    raise ``ValueError`` otherwise.
 
     Used when writing: ``mailto:Name <addr>`` or an address with spaces would cost the invitation its
     reply buttons, or open a header to injection.
     """
-    if not _PLAIN_ADDRESS.fullmatch(value) or len(value) > 254:
+    if not _WRITABLE_ADDRESS.fullmatch(value) or len(value.encode()) > 254:
         raise ValueError(f"not a plain e-mail address: {value!r}")
     return value
 

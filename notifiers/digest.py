@@ -1,5 +1,5 @@
 """The words of a coordinator's daily digest, in Swedish: a headline with the day, then three headed lists
-(deadlines this coming week, unanswered invitations, new deviations).
+(deadlines this coming week, unanswered invitations, invitations not delivered, new deviations).
 
 Everything comes from the outbox row's payload (`scheduler.digest.Digest`), which was written when the
 digest ran: a digest reports the morning it was made, not the moment the mail server took it. A list with
@@ -52,6 +52,11 @@ def digest_notice(digest: Digest) -> NoticeMessage:
                 "Inga obesvarade kallelser till kommande möten.",
             ),
             NoticeSection(
+                "Kallelser som inte har kommit fram",
+                tuple(_undelivered(invitation) for invitation in digest.undelivered),
+                "Alla kallelser till kommande möten har kommit fram.",
+            ),
+            NoticeSection(
                 "Nya avvikelser",
                 tuple(_deviation(deviation) for deviation in digest.deviations),
                 "Inga nya avvikelser sedan förra sammanställningen.",
@@ -67,12 +72,22 @@ def _deadline(deadline: DigestDeadline) -> str:
 
 
 def _invitation(invitation: DigestInvitation) -> str:
+    late = ", sista svarsdag har passerat" if invitation.status == "unanswered" else ""
+    return _invitation_line(invitation) + late
+
+
+def _undelivered(invitation: DigestInvitation) -> str:
+    if invitation.status == "failed":
+        return _invitation_line(invitation) + ", kunde inte levereras: kontakta deltagaren på annat sätt"
+    return _invitation_line(invitation) + ", inte levererad ännu"
+
+
+def _invitation_line(invitation: DigestInvitation) -> str:
     who = invitation.participant
     if invitation.organisation:
         who += f" ({invitation.organisation})"
     meeting = format_moment(invitation.starts_at, date_words("sv"))
-    late = ", sista svarsdag har passerat" if invitation.status == "unanswered" else ""
-    return f"{who}: möte {meeting}, ärende {invitation.case_id}{late}"
+    return f"{who}: möte {meeting}, ärende {invitation.case_id}"
 
 
 def _deviation(deviation: DigestDeviation) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 from enum import StrEnum
 from typing import cast
@@ -82,7 +82,11 @@ def header_text(value: str) -> str:
     return cleaned if len(cleaned) <= _MAX_HEADER_TEXT else cleaned[: _MAX_HEADER_TEXT - 1] + "…"
 
 
-def _address(mailbox: MailAddress) -> Address:
+def _address(mailbox: MailAddress) -> Address | str:
+    if not mailbox.email.isascii():
+        # The email package's Address refuses a local part beyond ASCII, which RFC 6532 allows; such a
+        # message goes out under SMTPUTF8 (see `to_bytes`), with the bare address.
+        return mailbox.email
     return Address(display_name=header_text(mailbox.name), addr_spec=mailbox.email)
 
 
@@ -163,5 +167,7 @@ def build_plain_email(envelope: Envelope, content: RenderedMessage) -> EmailMess
 
 
 def to_bytes(message: EmailMessage) -> bytes:
-    """The message as sent over SMTP: CRLF line ends, lines within 78 characters where possible."""
-    return message.as_bytes(policy=SMTP)
+    """The message as sent over SMTP: CRLF line ends, lines within 78 characters where possible; headers
+    in UTF-8 only when an address needs it."""
+    ascii_addresses = all(str(message.get(name, "")).isascii() for name in ("From", "To", "Reply-To"))
+    return message.as_bytes(policy=SMTP if ascii_addresses else SMTPUTF8)

@@ -53,6 +53,7 @@ def undeliverable_notice(case: Case, meeting: Meeting, participant: ParticipantI
             f"Kallelsen till {who(participant)} för SIP-mötet "
             f"{format_span(meeting.starts_at, meeting.ends_at, words)} kunde inte levereras till "
             f"{participant.email or 'den angivna adressen'}. Mottagarens server tar inte emot den.",
+            "Kallelsen räknas inte som skickad: den ger ingen kallelsetid, och inga påminnelser går dit.",
             "Kontakta deltagaren på annat sätt, eller rätta adressen och kalla på nytt.",
         ),
     )

@@ -37,20 +37,10 @@ class SmtpTransport:
     timeout: float = SMTP_TIMEOUT_SECONDS
 
     async def send(self, sender: str, recipient: str, message: bytes, key: str) -> None:
-        # With starttls or tls configured, a server that cannot do TLS is an error, never plaintext.
+        """One message over a connection of its own. `recipient` is a wire address: domain in ASCII."""
         try:
-            await aiosmtplib.send(
-                message,
-                sender=sender,
-                recipients=[recipient],
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.tls == "tls",
-                start_tls=self.tls == "starttls",
-                timeout=self.timeout,
-            )
+            async with self._client() as client:
+                await transmit(client, sender, recipient, message)
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(f"SMTP {exc.code}") from None
@@ -62,6 +52,30 @@ class SmtpTransport:
             raise TemporaryFailure(f"SMTP {codes[0] if codes else 'refused'}") from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(type(exc).__name__) from None
+
+    def _client(self) -> aiosmtplib.SMTP:
+        # With starttls or tls configured, a server that cannot do TLS is an error, never plaintext.
+        return aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.tls == "tls",
+            start_tls=self.tls == "starttls",
+            timeout=self.timeout,
+        )
+
+
+async def transmit(client: aiosmtplib.SMTP, sender: str, recipient: str, message: bytes) -> None:
+    """Hand one message to a connected client. An address beyond ASCII goes with SMTPUTF8; a server
+    that does not offer it can never take this message, so that is a permanent failure."""
+    needs_utf8 = not (sender.isascii() and recipient.isascii())
+    try:
+        await client.sendmail(sender, [recipient], message, mail_options=["SMTPUTF8"] if needs_utf8 else [])
+    except aiosmtplib.SMTPNotSupported:
+        if needs_utf8:
+            raise PermanentFailure("the server does not offer SMTPUTF8, which the address needs") from None
+        raise
 
 
 @dataclass(frozen=True)

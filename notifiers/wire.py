@@ -76,7 +76,8 @@ def _base64(data: bytes) -> bytes:
 
 
 def _part(headers: list[str], body: bytes) -> bytes:
-    return CRLF.join(line.encode("ascii") for line in headers) + CRLF + CRLF + body
+    # Every header is ASCII but an address whose local part is not, which RFC 6532 sends as UTF-8.
+    return CRLF.join(line.encode("utf-8") for line in headers) + CRLF + CRLF + body
 
 
 def calendar_email_bytes(

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CaseStatus = Literal["open", "closed"]
 MeetingStatus = Literal["scheduled", "cancelled", "held"]
+# `queued`: a message is in the outbox (or the print queue) and has not reached the participant yet;
+# `sent`: the mail server took it with 250 OK (a letter: marked posted).
 InvitationStatus = Literal[
-    "pending", "sent", "accepted", "declined", "tentative", "delegated", "unanswered", "failed"
+    "pending", "queued", "sent", "accepted", "declined", "tentative", "delegated", "unanswered", "failed"
 ]
 DeadlineStatus = Literal["pending", "met", "missed"]
 DeviationKind = Literal["no_response", "no_show", "action_not_done", "late"]
@@ -69,14 +71,29 @@ class ParticipantInfo(Model):
 
 
 class Invitation(Model):
+    """One participant's invitation. `queued_at` is when the first message to them was queued (from then
+    on every change of the meeting is sent to them); `sent_at` is when the message that carries the
+    meeting's current time was delivered, and the notice counts from it; `first_sent_at` is the first
+    delivery of all, which is what "invitations sent by" asks."""
+
     participant_id: str
     channel: Literal["email", "letter"]
     status: InvitationStatus = "pending"
+    queued_at: datetime | None = None
     sent_at: datetime | None = None
+    first_sent_at: datetime | None = None
     reminded_at: datetime | None = None
     responded_at: datetime | None = None
     comment: str | None = None
     delegated_to: str | None = None
+
+    @model_validator(mode="after")
+    def _from_before_delivery_was_tracked(self) -> Invitation:
+        # Cases stored before delivery was tracked set `sent_at` when the message was queued.
+        if self.sent_at is not None:
+            self.queued_at = self.queued_at or self.sent_at
+            self.first_sent_at = self.first_sent_at or self.sent_at
+        return self
 
 
 class Meeting(Model):
@@ -178,6 +195,8 @@ class Case(Model):
     warnings: list[Warning] = Field(default_factory=list)
     deviations: list[Deviation] = Field(default_factory=list)
     reminders: list[Reminder] = Field(default_factory=list)
+    # Addresses (lower case) a mail server refused for good: no reminder is sent to them.
+    unreachable: list[str] = Field(default_factory=list)
 
     def organisations(self) -> set[str]:
         """Every organisation taking part in the case; a token scoped to one of them may read it."""

@@ -13,9 +13,10 @@ class MeetingTimes(BaseModel):
     """A meeting's notice and the days the reminders and the escalation hang on.
 
     `notice_days` is the shortest notice any first-round invitee has: calendar days from receiving the
-    invitation to the meeting day. An invitation not sent yet counts as if it left today, so before sending
-    the number says what notice the meeting would still get. `notice_ok` compares it with
-    `required_notice_days` (0 on the urgent track, with notice agreed, or where the region sets none).
+    invitation to the meeting day. An invitation not delivered yet counts as if it left today, so before
+    delivery the number says what notice the meeting would still get; one that failed gives none (0).
+    `notice_ok` compares it with `required_notice_days` (0 on the urgent track, with notice agreed, or
+    where the region sets none).
     """
 
     model_config = ConfigDict(frozen=True)

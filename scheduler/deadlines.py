@@ -27,7 +27,7 @@ from calendars.stockholm import local_date
 from calendars.workdays import WorkingCalendar
 from config.region_rules import RegionRules, ResolvedRule
 from config.rule_schema import ComingOfAgeRule, DateRule, DayRule, RuleBase, TargetGroupRule
-from scheduler.case import Case, Deadline, DeadlineStatus, Meeting
+from scheduler.case import Case, Deadline, DeadlineStatus, Invitation, Meeting
 from scheduler.consent import invitation_hold
 from scheduler.deadline_report import DeadlineReport, MeetingTimes
 from scheduler.deadline_warnings import case_warnings
@@ -122,10 +122,10 @@ def _invitation_due(case: Case, rules: RegionRules, calendar: WorkingCalendar, t
         return []
     due = count_forward(calendar, local_date(case.discharge_notice_at), rule.rule)
     sent = sorted(
-        local_date(invitation.sent_at)
+        local_date(invitation.first_sent_at)
         for meeting in case.meetings.values()
         for invitation in meeting.invitations.values()
-        if invitation.sent_at is not None
+        if invitation.first_sent_at is not None
     )
     return [_deadline("invitation_due", due, status_of(due, sent[0] if sent else None, today), rule)]
 
@@ -141,6 +141,20 @@ def _first_round(meeting: Meeting) -> list[str]:
     return [pid for pid, participant in meeting.participants.items() if participant.delegate_of is None]
 
 
+def _telling(meeting: Meeting, pid: str) -> Invitation | None:
+    """The invitation that tells a first-round participant the meeting's current time: their own, or,
+    once they have sent a substitute and the meeting has moved since, the substitute's."""
+    invitation = meeting.invitations.get(pid)
+    while invitation is not None and invitation.sent_at is None and invitation.status == "delegated":
+        invitation = meeting.invitations.get(invitation.delegated_to or "")
+    return invitation
+
+
+def _undelivered(invitation: Invitation | None) -> bool:
+    """Failed for good: this invitation gives no notice at all, and never meets one."""
+    return invitation is not None and invitation.status == "failed" and invitation.sent_at is None
+
+
 def _notice(case: Case, notice: NoticeCalculator, today: date) -> list[Deadline]:
     found: list[Deadline] = []
     for meeting in case.meetings.values():
@@ -154,10 +168,10 @@ def _notice(case: Case, notice: NoticeCalculator, today: date) -> list[Deadline]
             channel = meeting.participants[pid].channel
             limit = notice.latest_send(meeting_day, channel)
             assert limit is not None
-            invitation = meeting.invitations.get(pid)
+            invitation = _telling(meeting, pid)
             sent_on = local_date(invitation.sent_at) if invitation and invitation.sent_at else None
             limits.append(limit)
-            statuses.append(status_of(limit, sent_on, today))
+            statuses.append("missed" if _undelivered(invitation) else status_of(limit, sent_on, today))
         if not limits:
             continue
         found.append(_deadline("notice", min(limits), _combined(statuses), notice.notice, meeting.meeting_id))
@@ -215,7 +229,11 @@ def _earliest_send_day(case: Case, meeting: Meeting, today: date) -> date:
 
 
 def _receipt(meeting: Meeting, pid: str, notice: NoticeCalculator, unsent_on: date) -> date:
-    invitation = meeting.invitations.get(pid)
+    """The day the participant has the invitation; one still queued counts as leaving on `unsent_on`, and
+    one that failed as arriving on the meeting day (no notice at all)."""
+    invitation = _telling(meeting, pid)
+    if _undelivered(invitation):
+        return local_date(meeting.starts_at)
     sent_on = local_date(invitation.sent_at) if invitation and invitation.sent_at else unsent_on
     return notice.received_on(sent_on, meeting.participants[pid].channel)
 

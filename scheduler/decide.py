@@ -207,13 +207,17 @@ def _meeting_rescheduled(case: Case, event: Event, ctx: Context) -> Decision:
         meeting.online_url = data.online_url
     meeting.sequence += 1
     effects: list[Effect] = [CancelTimers(prefix=f"meeting:{meeting.meeting_id}:")]
-    # A new time asks everyone again: earlier answers were to another time.
+    # A new time asks everyone again: earlier answers were to another time. Nobody has been told the new
+    # time until the update reaches them, so the notice counts from its delivery, not from the first one.
     for invitation in meeting.invitations.values():
-        if invitation.status in {"accepted", "declined", "tentative", "unanswered"}:
-            invitation.status = "sent"
+        if invitation.queued_at is None:
+            continue
+        invitation.sent_at = None
+        if invitation.status in {"sent", "accepted", "declined", "tentative", "unanswered"}:
+            invitation.status = "queued"
             invitation.responded_at = None
             invitation.reminded_at = None
-        if invitation.sent_at is not None and invitation.status != "delegated":
+        if invitation.status != "delegated":
             effects.append(_message(case, meeting, invitation, "update", ctx.now))
     effects.extend(invite_pending(case, meeting, ctx.now))
     return Applied(case, effects)
@@ -356,7 +360,7 @@ def _cancel_meeting(case: Case, meeting: Meeting, at: datetime) -> list[Effect]:
     meeting.sequence += 1
     effects: list[Effect] = [CancelTimers(prefix=f"meeting:{meeting.meeting_id}:")]
     for invitation in meeting.invitations.values():
-        if invitation.sent_at is not None:
+        if invitation.queued_at is not None:
             effects.append(_message(case, meeting, invitation, "cancel", at))
     return effects
 
@@ -368,8 +372,9 @@ def invite_pending(case: Case, meeting: Meeting, now: datetime) -> list[Effect]:
     effects: list[Effect] = []
     for invitation in meeting.invitations.values():
         if invitation.status == "pending":
-            invitation.status = "sent"
-            invitation.sent_at = now
+            # Sent only when the mail server takes it (or the letter is posted): see scheduler.delivered.
+            invitation.status = "queued"
+            invitation.queued_at = now
             effects.append(_message(case, meeting, invitation, "request", now))
     return effects
 

@@ -1,8 +1,9 @@
 """The coordinators' daily digest, as pure functions: on which days it goes out, and what each one lists.
 
-Once every working day each coordinator of open cases gets one message with three lists: the pending
+Once every working day each coordinator of open cases gets one message with four lists: the pending
 deadlines of their cases due from today through a week ahead, the invitations to their upcoming meetings
-that nobody has answered, and the deviations recorded since the previous digest. A coordinator with
+that nobody has answered, those that have not reached their participant (still waiting for the mail server
+or the post, or failed for good), and the deviations recorded since the previous digest. A coordinator with
 nothing on any list gets nothing that day.
 
 The lists carry case references, dates, rule names and the names of the participants a coordinator
@@ -29,6 +30,8 @@ HORIZON_DAYS = 7
 # Invitations in these states have had no answer: `sent` is still waiting, `unanswered` is past its
 # reply date and escalated.
 UNANSWERED = ("sent", "unanswered")
+# Invitations in these states have not reached the participant: nobody could have answered them.
+NOT_DELIVERED = ("queued", "failed")
 
 
 class _Item(BaseModel):
@@ -63,11 +66,12 @@ class Digest(_Item):
     day: date
     deadlines: tuple[DigestDeadline, ...] = ()
     invitations: tuple[DigestInvitation, ...] = ()
+    undelivered: tuple[DigestInvitation, ...] = ()
     deviations: tuple[DigestDeviation, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.deadlines or self.invitations or self.deviations)
+        return not (self.deadlines or self.invitations or self.undelivered or self.deviations)
 
     def payload(self) -> dict[str, Any]:
         """The outbox payload: the notice's name and the lists as JSON."""
@@ -105,6 +109,7 @@ def collect(
     last_day = day + timedelta(days=HORIZON_DAYS)
     deadlines: dict[str, list[DigestDeadline]] = {}
     invitations: dict[str, list[DigestInvitation]] = {}
+    undelivered: dict[str, list[DigestInvitation]] = {}
     found: dict[str, list[DigestDeviation]] = {}
     coordinator: dict[str, str] = {}
     for case in cases:
@@ -124,9 +129,15 @@ def collect(
                 continue
             for invitation in meeting.invitations.values():
                 participant = meeting.participants.get(invitation.participant_id)
-                if invitation.status not in UNANSWERED or participant is None:
+                if participant is None:
                     continue
-                invitations.setdefault(address, []).append(
+                if invitation.status in UNANSWERED:
+                    listed = invitations
+                elif invitation.status in NOT_DELIVERED:
+                    listed = undelivered
+                else:
+                    continue
+                listed.setdefault(address, []).append(
                     DigestInvitation(
                         case_id=case.case_id,
                         meeting_id=meeting.meeting_id,
@@ -149,9 +160,8 @@ def collect(
         digest = Digest(
             day=day,
             deadlines=tuple(sorted(deadlines.get(address, []), key=lambda d: (d.due, d.case_id, d.kind))),
-            invitations=tuple(
-                sorted(invitations.get(address, []), key=lambda i: (i.starts_at, i.case_id, i.participant))
-            ),
+            invitations=_by_meeting(invitations.get(address, [])),
+            undelivered=_by_meeting(undelivered.get(address, [])),
             deviations=tuple(
                 sorted(found.get(address, []), key=lambda d: (d.detected_at, d.case_id, d.kind))
             ),
@@ -159,6 +169,10 @@ def collect(
         if not digest.empty:
             digests[address] = digest
     return digests
+
+
+def _by_meeting(invitations: list[DigestInvitation]) -> tuple[DigestInvitation, ...]:
+    return tuple(sorted(invitations, key=lambda i: (i.starts_at, i.case_id, i.participant)))
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,12 @@ class QueueMessage:
 
 @dataclass(frozen=True)
 class CancelUnsentMessages:
-    """Withdraw every message of the case that has not left yet (closing, consent withdrawn)."""
+    """Withdraw every message of the case that has not left yet (closing, consent withdrawn), or only
+    those about one participant of one meeting, of the given kinds (an address that failed for good)."""
+
+    meeting_id: str | None = None
+    participant_id: str | None = None
+    kinds: tuple[MessageKind, ...] = ()
 
 
 @dataclass(frozen=True)

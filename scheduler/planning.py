@@ -16,6 +16,7 @@ from scheduler.case import Case, Deadline, Warning
 from scheduler.consent import held_invitation_timers
 from scheduler.deadline_report import DeadlineReport
 from scheduler.deadlines import compute_deadlines
+from scheduler.delivered import delivery_warnings
 from scheduler.deviations import record_deviation
 from scheduler.effects import CancelTimers, Effect, QueueMessage, SetTimer
 from scheduler.escalation import actions_not_done, escalate_unanswered
@@ -104,6 +105,8 @@ class DeadlinePlanner:
         effects.extend(self._reminders(case, report, case_rules.policy, send, now))
         effects.extend(self._deadline_timers(case))
         effects.extend(held_invitation_timers(case, send, now))
+        # After the reminders: they say which were called off for an unreachable address.
+        case.warnings.extend(delivery_warnings(case))
         return effects
 
     def _reminders(

@@ -283,7 +283,12 @@ def schedule_reminders(
             reminder = Reminder(key=plan.key, kind=plan.kind, due_at=due, to=plan.to)
             case.reminders.append(reminder)
             existing[plan.key] = reminder
-        reminder.due_at, reminder.to, reminder.status = due, plan.to, "scheduled"
+        # An address refused for good would refuse the reminder too: it is called off now, in view.
+        unreachable = plan.to.lower() in case.unreachable
+        reminder.due_at, reminder.to = due, plan.to
+        reminder.status = "cancelled" if unreachable else "scheduled"
+        if unreachable:
+            continue
         if due <= now:
             effects.append(_send(case, reminder, plan, now))
         else:

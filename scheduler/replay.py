@@ -11,6 +11,7 @@ from datetime import datetime
 
 from scheduler.case import Case
 from scheduler.decide import Applied, Context, Planner, Rejected, decide
+from scheduler.delivered import delivered_at_once
 from scheduler.effects import CancelTimers, Effect, SetTimer
 from scheduler.events import Event
 from scheduler.timers import HANDLERS, DueTimer, TimerContext
@@ -53,7 +54,7 @@ def replay(events: Sequence[Event], planner: Planner, now: datetime, integration
     """Apply the events (listed in order of receipt) and read the deadlines at `now`.
 
     Each event is applied at the time it says it occurred (no later than `now`): offline, that is the best
-    knowledge of when, say, an invitation left.
+    knowledge of when, say, an invitation left, so every invitation it queues counts as delivered then.
     """
     result = Replay(case=None)
     timers = _Timers()
@@ -65,8 +66,7 @@ def replay(events: Sequence[Event], planner: Planner, now: datetime, integration
         context = Context(now=applied_at, integration_id=integration_id, planner=planner)
         decision = decide(result.case, events[position], context)
         if isinstance(decision, Applied):
-            result.case = decision.case
-            timers.carry_out(decision.effects)
+            result.case = _delivered(decision.case, decision.effects, timers, planner, applied_at)
             pending = sorted(pending + list(result.waiting))
             result.waiting.clear()
         elif isinstance(decision, Rejected):
@@ -93,6 +93,16 @@ def _fire_timers(case: Case | None, timers: _Timers, planner: Planner, until: da
         )
         fired = HANDLERS[timer.kind](case, due, TimerContext(now=timer.due_at, planner=planner))
         if fired.case is not None:
-            case = fired.case
-            timers.carry_out(fired.effects)
+            case = _delivered(fired.case, fired.effects, timers, planner, timer.due_at)
     return case
+
+
+def _delivered(
+    case: Case, effects: Sequence[Effect], timers: _Timers, planner: Planner, at: datetime
+) -> Case:
+    """The case after `effects`, with what they queued delivered at once and the case planned again, as
+    the service plans it when the mail server takes a message."""
+    timers.carry_out(effects)
+    delivered = delivered_at_once(case, at)
+    timers.carry_out(planner.refresh(delivered, at))
+    return delivered

@@ -13,9 +13,12 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from calendars.workdays import WorkingCalendar
+from scheduler.planning import DeadlinePlanner
 from service.access import EVERYTHING, Principal
 from service.api import authorize, query_limit
 from service.context import runtime
+from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.problems import Problem
 
 STATES = ("queued", "sent")
@@ -89,21 +92,29 @@ async def letter_pdf(request: web.Request) -> web.Response:
 
 
 async def mark_sent(request: web.Request) -> web.Response:
-    """Record that the letter was posted; posting it again changes nothing (idempotent)."""
+    """Record that the letter was posted; posting it again changes nothing (idempotent). Posting an
+    invitation sends it: the case is brought up to date in the same transaction."""
     principal = await authorize(request, "coordinator")
     rt = runtime(request)
     regions, organisations = _scope(principal)
     now = await rt.clock.now()
-    row = await rt.pool.fetchrow(
-        f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
-        f" and letter_id = $3 returning {_COLUMNS}",
-        regions,
-        organisations,
-        request.match_info["letter_id"],
-        now,
-    )
-    if row is None:
-        raise Problem(404, "not-found", "no letter with this id")
+    async with rt.pool.acquire() as connection, connection.transaction():
+        row = await connection.fetchrow(
+            f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
+            f" and letter_id = $3 returning {_COLUMNS}, sequence",
+            regions,
+            organisations,
+            request.match_info["letter_id"],
+            now,
+        )
+        if row is None:
+            raise Problem(404, "not-found", "no letter with this id")
+        if row["participant_id"] is not None and row["meeting_id"] is not None:
+            outcomes = DeliveryOutcomes(DeadlinePlanner(rt.rulebook, WorkingCalendar()))
+            letter = InvitationMessage(
+                row["case_id"], row["meeting_id"], row["participant_id"], row["kind"], row["sequence"]
+            )
+            await outcomes.delivered(connection, letter, row["sent_at"])
     return web.json_response(_view(row))
 
 

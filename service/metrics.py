@@ -57,6 +57,14 @@ class Metrics:
         self.outbox = Gauge(
             "sipvakt_outbox_messages", "Outgoing messages by state.", ["state"], registry=self.registry
         )
+        self.deliveries = Counter(
+            "sipvakt_deliveries",
+            "Delivery attempts of this process, by outcome (delivered: 250 OK or written to the outbox"
+            " folder; deferred: to be retried; failed: for good; reclaimed: taken back from a process"
+            " that stopped while sending).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.replies = Counter(
             "sipvakt_replies",
             "Participants' replies received, by channel (smtp, page) and outcome (recorded, duplicate,"
@@ -112,6 +120,8 @@ class Metrics:
             # A state with no rows left would otherwise keep its last count.
             for state in ("scheduled", "running", "done", "cancelled", "dead"):
                 self.timers.labels(state).set(0)
+            for state in ("queued", "sending", "sent", "failed", "cancelled"):
+                self.outbox.labels(state).set(0)
             for table, gauge in (("timers", self.timers), ("outbox", self.outbox)):
                 for row in await connection.fetch(f"select state, count(*) as n from {table} group by state"):
                     gauge.labels(row["state"]).set(row["n"])

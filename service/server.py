@@ -29,6 +29,7 @@ from service.delivery import DeliveryWorker
 from service.digest import digest_schedule, digest_timer_handlers
 from service.inbound import ReplyReceiver, start_inbound_smtp
 from service.metrics import Metrics
+from service.outcomes import DeliveryOutcomes
 from service.periodic import PeriodicJobs
 from service.processor import EventProcessor
 from service.reply_tokens import ReplyTokens, reply_key
@@ -140,6 +141,8 @@ async def running(
             sender=Sender(settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1]),
             return_address=settings.letter_return_address,
             wake=asyncio.Event(),
+            outcomes=DeliveryOutcomes(processor.planner),
+            metrics=metrics,
             reply_tokens=ReplyTokens(reply_key(settings.secret_key, settings.data_dir), settings.base_url),
         )
 

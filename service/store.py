@@ -147,7 +147,13 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
             notify_outbox = True
         elif isinstance(effect, CancelUnsentMessages):
             await connection.execute(
-                "update outbox set state = 'cancelled' where case_id = $1 and state = 'queued'", case.case_id
+                "update outbox set state = 'cancelled' where case_id = $1 and state = 'queued'"
+                " and ($2::text is null or meeting_id = $2) and ($3::text is null or participant_id = $3)"
+                " and (cardinality($4::text[]) = 0 or kind = any($4))",
+                case.case_id,
+                effect.meeting_id,
+                effect.participant_id,
+                list(effect.kinds),
             )
         elif isinstance(effect, RecordDeviation):
             await record_deviation(connection, case, effect)

@@ -82,6 +82,17 @@ class Service:
             )
         return issued.token
 
+    async def post_letters(self, token: str = ADMIN_TOKEN) -> list[str]:
+        """Mark every letter in the print queue posted, as a coordinator does after printing them."""
+        headers = {"Authorization": f"Bearer {token}"}
+        listing = await (await self.client.get("/v1/letters?state=queued", headers=headers)).json()
+        posted = []
+        for letter in listing["letters"]:
+            response = await self.client.post(f"/v1/letters/{letter['letter_id']}/sent", headers=headers)
+            assert response.status == 200, await response.text()
+            posted.append(letter["letter_id"])
+        return posted
+
     async def case(self, case_id: str, token: str = ADMIN_TOKEN) -> ClientResponse:
         return await self.client.get(f"/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"})
 

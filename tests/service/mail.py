@@ -111,9 +111,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def smtp_server(handler: object, port: int = 0) -> AsyncIterator[int]:
+async def smtp_server(handler: object, port: int = 0, *, smtputf8: bool = False) -> AsyncIterator[int]:
+    """A real aiosmtpd server on loopback; with `smtputf8` it offers SMTPUTF8 (RFC 6531)."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", port)
+    server = await loop.create_server(
+        lambda: SMTP(handler, loop=loop, enable_SMTPUTF8=smtputf8), "127.0.0.1", port
+    )
     try:
         yield server.sockets[0].getsockname()[1]
     finally:

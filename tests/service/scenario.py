@@ -43,11 +43,14 @@ async def walk(service: Service, until: datetime) -> None:
 
 
 async def push_at(service: Service, body: dict[str, Any]) -> None:
-    """Walk the clock to the event's moment, then push it and let it apply."""
+    """Walk the clock to the event's moment, then push it and let it apply. Letters it queues are
+    posted at once, so that a letter's invitation is sent when an e-mail's is."""
     await walk(service, datetime.fromisoformat(body["occurred_at"]))
     response = await service.push(body)
     assert response.status == 202, await response.text()
     await service.settle()
+    if await service.post_letters():
+        await service.settle()
 
 
 def _local(moment: datetime) -> str:

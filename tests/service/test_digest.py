@@ -109,6 +109,9 @@ async def test_a_working_morning_brings_each_coordinator_one_digest_listing_thei
                 samples.case_opened(CASE_QUIET, coordinator=coordinator(TOM, "Tom Tyst")),
             ],
         )
+        # The letters are posted the same morning: every invitation has reached its participant.
+        await service.post_letters()
+        await service.settle()
         await move_clock(service, "2026-11-24T07:59:00+01:00")
         assert digests(sink) == []  # business time decides: not before the send window opens
 

@@ -52,6 +52,11 @@ async def test_a_coordinator_lists_prints_and_marks_a_letter_posted(service: Ser
         await service.client.post(f"/v1/letters/{letter['letter_id']}/sent", headers=coordinator)
     ).json()
     assert again["sent_at"] == body["sent_at"]
+    # Posting the invitation sends it: the case counts its notice from then.
+    case = await (await service.case("blek-2026-0042")).json()
+    invitation = {i["participant_id"]: i for i in case["meetings"][0]["invitations"]}["p-bup"]
+    assert (invitation["status"], invitation["sent_at"]) == ("sent", "2026-11-23T08:00:00Z")
+    assert [d["status"] for d in case["deadlines"] if d["kind"] == "notice"] == ["met"]
     assert (await (await service.client.get("/v1/letters", headers=coordinator)).json())["letters"] == []
     sent = await (await service.client.get("/v1/letters?state=sent", headers=coordinator)).json()
     assert [item["letter_id"] for item in sent["letters"]] == [letter["letter_id"]]

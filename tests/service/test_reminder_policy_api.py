@@ -71,6 +71,8 @@ async def open_case(service: Service, case_id: str = BLEKINGE_CASE, region: str 
         response = await service.push(body)
         assert response.status == 202, await response.text()
     await service.settle()
+    await service.post_letters()
+    await service.settle()
 
 
 async def case_state(service: Service, case_id: str = BLEKINGE_CASE) -> dict[str, Any]:

@@ -53,6 +53,8 @@ async def no_show(service: Service) -> None:
     ):
         assert (await service.push(body)).status == 202
     await service.settle()
+    await service.post_letters()
+    await service.settle()
 
 
 async def test_a_receiver_that_fails_twice_gets_each_event_once_signed(
