@@ -1,4 +1,4 @@
-"""Migration 0008 on deviations stored before they carried their rule: each gets the rule the region files
+"""Migration 0009 on deviations stored before they carried their rule: each gets the rule the region files
 give its kind today and whether it is reportable, in the table and in the case document, whose key order
 is kept."""
 
@@ -61,7 +61,7 @@ async def test_stored_deviations_get_their_rule_and_reportable(database_url: str
 
     pool = await create_pool(database_url)
     try:
-        # The shape before 0008: no reportable column, no rule but on `late`, none in the documents.
+        # The shape before 0009: no reportable column, no rule but on `late`, none in the documents.
         before: dict[str, list[str]] = {}
         # Read and written as text, so that the key order is the document's own.
         for row in await pool.fetch("select case_id, state::text as state from cases"):
@@ -75,9 +75,9 @@ async def test_stored_deviations_get_their_rule_and_reportable(database_url: str
         await pool.execute("update deviations set rule = null where kind <> 'late'")
         await pool.execute("drop index deviations_region_reportable")
         await pool.execute("alter table deviations drop column reportable")
-        await pool.execute("delete from schema_migrations where version = 8")
+        await pool.execute("delete from schema_migrations where version = 9")
 
-        assert await migrate(pool) == [8]
+        assert await migrate(pool) == [9]
 
         rows = await pool.fetch(
             "select case_id, kind, rule, reportable from deviations where kind in ('late', 'no_show')"
