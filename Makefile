@@ -38,9 +38,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 # After a change to the dependencies in pyproject.toml: pins what changed, keeps every other pin.
+# uv's own pin is refreshed from requirements/uv.in, and rewritten only if it changed, so that an
+# unchanged pin does not reinstall uv.
 lock: $(UV)
 	$(UV) lock
-	$(UV) pip compile --quiet --generate-hashes --universal requirements/uv.in -o requirements/uv.txt
+	$(UV) pip compile --quiet --generate-hashes --universal --custom-compile-command "make lock" requirements/uv.in -o $(UV_VENV)/uv.txt
+	cmp -s $(UV_VENV)/uv.txt requirements/uv.txt || cp $(UV_VENV)/uv.txt requirements/uv.txt
 
 check-lock: $(UV)
 	$(check_lock)
