@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from config.settings import load_settings
-from tests.deploy.tools import REPOSITORY, compose_command
+from tests.deploy.tools import REPOSITORY, broken_copy, compose_command
 
 COMPOSE_FILE = REPOSITORY / "docker-compose.yml"
 
@@ -65,10 +65,6 @@ BREAKAGES = {
 def test_a_broken_compose_file_fails_the_check(
     tmp_path: Path, original: str, broken: str, expected: str
 ) -> None:
-    text = COMPOSE_FILE.read_text()
-    assert original in text
-    broken_file = tmp_path / "docker-compose.yml"
-    broken_file.write_text(text.replace(original, broken, 1))
-    result = compose_config(broken_file)
+    result = compose_config(broken_copy(COMPOSE_FILE, original, broken, tmp_path))
     assert result.returncode != 0
     assert expected in result.stderr

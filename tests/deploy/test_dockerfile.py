@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tests.deploy.tools import REPOSITORY, venv_tool
+from tests.deploy.tools import REPOSITORY, broken_copy, venv_tool
 from tests.service.processes import ServiceProcess
 
 DOCKERFILE = REPOSITORY / "Dockerfile"
@@ -55,11 +55,7 @@ def test_hadolint_passes() -> None:
     ids=["shell-form CMD", "unpinned apt package", "runs as root"],
 )
 def test_hadolint_fails_a_broken_dockerfile(tmp_path: Path, original: str, broken: str, rule: str) -> None:
-    text = DOCKERFILE.read_text()
-    assert original in text
-    broken_file = tmp_path / "Dockerfile"
-    broken_file.write_text(text.replace(original, broken, 1))
-    result = hadolint(broken_file)
+    result = hadolint(broken_copy(DOCKERFILE, original, broken, tmp_path))
     assert result.returncode != 0
     assert rule in result.stdout
 

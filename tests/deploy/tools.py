@@ -26,3 +26,12 @@ def venv_tool(name: str) -> str:
     path = VENV_BIN / name
     assert path.exists(), f"{name} is missing from {VENV_BIN}: run make install-test"
     return str(path)
+
+
+def broken_copy(source: Path, original: str, broken: str, directory: Path) -> Path:
+    """A copy of `source` in `directory` with its first `original` replaced by `broken`."""
+    text = source.read_text()
+    assert original in text, f"{source.name} no longer holds {original!r}"
+    copy = directory / source.name
+    copy.write_text(text.replace(original, broken, 1))
+    return copy
