@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tomllib
 from collections.abc import Callable
 from typing import Any
 
@@ -107,6 +108,12 @@ def test_three_replicas_probe_health_and_request_resources() -> None:
     assert "livenessProbe" in server
     assert {"cpu", "memory"} <= server["resources"]["requests"].keys()
     assert server["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_the_image_tag_is_the_projects_version() -> None:
+    project = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]
+    (image,) = kustomization()["images"]
+    assert image == {"name": container("Deployment")["image"], "newTag": project["version"]}
 
 
 def test_the_migration_job_runs_sipvakt_migrate() -> None:
