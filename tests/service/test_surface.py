@@ -123,4 +123,3 @@ def test_integrations_and_tokens_are_made_from_the_command_line(database_url: st
     assert "integration" in listed.stdout and "svk_" not in listed.stdout
     again = run_command("integration", "create", "skolsystemet", environment=env)
     assert again.returncode == 2 and "already exists" in again.stderr
-
