@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.tools import REPOSITORY
+from tests.deploy.tools import REPOSITORY, UV
 
 # What `make check-lock` and `make install` read.
 LOCK_INPUTS = ("Makefile", "pyproject.toml", "uv.lock", "README.md", "LICENSE", "requirements/uv.txt")
@@ -18,14 +18,13 @@ LOCK_INPUTS = ("Makefile", "pyproject.toml", "uv.lock", "README.md", "LICENSE", 
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    uv = REPOSITORY / ".uv" / "bin" / "uv"
-    assert uv.exists(), "uv is installed by make install; run make install-test"
+    assert UV.exists(), "uv is installed by make install; run make install-test"
     for name in LOCK_INPUTS:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPOSITORY / name, tmp_path / name)
     # The copy borrows this checkout's uv, and must never make reinstall it: its pin is older here.
     (tmp_path / ".uv").symlink_to(REPOSITORY / ".uv")
-    installed = uv.stat().st_mtime - 1
+    installed = UV.stat().st_mtime - 1
     os.utime(tmp_path / "requirements" / "uv.txt", (installed, installed))
     return tmp_path
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
+# make install puts uv in a venv of its own beside .venv.
+UV = REPOSITORY / ".uv" / "bin" / "uv"
 
 
 def compose_command() -> list[str]:
