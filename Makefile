@@ -2,25 +2,59 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# uv installs exactly what uv.lock pins, every file checked against its hash. It lives in a venv of its
+# own, installed with hashes from requirements/uv.txt, so that syncing .venv never removes it.
+UV_VENV := .uv
+UV := $(UV_VENV)/bin/uv
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-test run migrate test lint typecheck format bench clean
+.PHONY: install install-test lock check-lock compose-cli run migrate test lint typecheck format bench clean
+
+# uv's own message names its command; ours names the one this project uses.
+define check_lock
+	@out=$$($(UV) lock --check 2>&1) || { case "$$out" in \
+	  *"needs to be updated"*) echo "uv.lock does not match pyproject.toml: run make lock" >&2 ;; \
+	  *) echo "$$out" >&2 ;; esac; exit 1; }
+endef
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements/uv.txt
+	touch $@
+
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	$(check_lock)
+	$(UV) sync --locked --quiet
 	touch $@
 
 # The benchmarks' comparison library comes too, so bench/ is type-checked like the rest.
 install-test: $(VENV)/.installed-test
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(UV) sync --locked --quiet --extra test --extra bench
 	touch $@
 
-# One line per step; pip's own output only with SIPVAKT_LOG_LEVEL=DEBUG (or when it fails).
+# After a change to the dependencies in pyproject.toml: pins what changed, keeps every other pin.
+# uv's own pin is refreshed from requirements/uv.in, and rewritten only if it changed, so that an
+# unchanged pin does not reinstall uv.
+lock: $(UV)
+	$(UV) lock
+	$(UV) pip compile --quiet --generate-hashes --universal --custom-compile-command "make lock" requirements/uv.in -o $(UV_VENV)/uv.txt
+	cmp -s $(UV_VENV)/uv.txt requirements/uv.txt || cp $(UV_VENV)/uv.txt requirements/uv.txt
+
+check-lock: $(UV)
+	$(check_lock)
+
+# The Compose check in tests/deploy needs a Compose implementation: the Docker CLI's plugin where it is
+# installed, otherwise Debian's docker-compose.
+compose-cli:
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; }
+
+# One line per step; the installer's own output only with SIPVAKT_LOG_LEVEL=DEBUG (or when it fails).
 run:
 ifeq ($(SIPVAKT_LOG_LEVEL),DEBUG)
 	$(MAKE) install
@@ -40,7 +74,7 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy scheduler notifiers calendars config service tests scripts $(wildcard bench/*.py)
 
-test: lint typecheck
+test: check-lock lint typecheck compose-cli
 	$(BIN)/pytest
 
 format: install-test
@@ -52,4 +86,4 @@ bench: install-test
 	$(BIN)/python bench/messages.py
 
 clean:
-	rm -rf $(VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(UV_VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache

@@ -1,11 +1,9 @@
-"""What integrators read besides cases: the OpenAPI document, the CLI, logs, the compose file."""
+"""What integrators read besides cases: the OpenAPI document, the CLI and logs."""
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -125,13 +123,3 @@ def test_integrations_and_tokens_are_made_from_the_command_line(database_url: st
     assert "integration" in listed.stdout and "svk_" not in listed.stdout
     again = run_command("integration", "create", "skolsystemet", environment=env)
     assert again.returncode == 2 and "already exists" in again.stderr
-
-
-def test_docker_compose_file_is_valid() -> None:
-    docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
-        pytest.skip("docker compose is not installed here")
-    result = subprocess.run(
-        [docker, "compose", "config", "--quiet"], cwd=REPOSITORY, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
