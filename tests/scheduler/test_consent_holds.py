@@ -34,9 +34,12 @@ def kinds(case: Case) -> set[str]:
 
 
 def sent(case: Case) -> dict[str, str | None]:
+    """When each e-mail invitation was sent; offline, no letter is ever marked posted."""
+    meeting = case.meetings["m1"]
     return {
         pid: invitation.sent_at.isoformat() if invitation.sent_at else None
-        for pid, invitation in case.meetings["m1"].invitations.items()
+        for pid, invitation in meeting.invitations.items()
+        if meeting.participants[pid].channel == "email"
     }
 
 

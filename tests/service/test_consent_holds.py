@@ -83,8 +83,11 @@ async def test_invitations_wait_for_consent_that_starts_later_and_leave_at_its_o
     assert invitations_mailed(sink) == dict.fromkeys(PARTICIPANTS, opening)
     case = await read_case(service)
     assert "waiting_for_consent" not in warning_kinds(case)
-    sent_at = {invitation["sent_at"] for invitation in case["meetings"][0]["invitations"]}
+    # A letter is sent only when marked posted; the e-mails when the server took them, at the opening.
+    invitations = case["meetings"][0]["invitations"]
+    sent_at = {i["sent_at"] for i in invitations if i["channel"] == "email"}
     assert {datetime.fromisoformat(moment) for moment in sent_at} == {opening}
+    assert {i["status"] for i in invitations if i["channel"] == "letter"} <= {"queued"}
 
 
 async def test_a_late_consent_shows_notice_too_short_with_the_reason(
