@@ -85,9 +85,13 @@ class Rejected:
 
 Decision = Applied | Waiting | Rejected
 
+FOREIGN_CASE = "the case belongs to another integration"
+
 
 def decide(case: Case | None, event: Event, ctx: Context) -> Decision:
     """Apply `event` to a copy of `case`; the input is never changed."""
+    if case is not None and case.integration_id != ctx.integration_id:
+        return Rejected(FOREIGN_CASE)
     if isinstance(event.data, CaseOpened):
         if case is not None:
             return Rejected("the case is already open; case.opened comes once per case")

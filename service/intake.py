@@ -51,9 +51,6 @@ async def _receive(request: web.Request) -> web.Response:
     event = _validated(body, rt.rulebook.names())
     integration_id = key.owner
     async with rt.pool.acquire() as connection, connection.transaction():
-        owner = await store.case_owner(connection, event.case_id)
-        if owner is not None and owner != integration_id:
-            raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
         intake = await store.store_event(
             connection,
             integration_id=integration_id,
@@ -62,6 +59,8 @@ async def _receive(request: web.Request) -> web.Response:
             event=redacted(event),
             received_at=await rt.clock.now(),
         )
+    if intake.status == "foreign":
+        raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
     extra = {"event_id": intake.event_id, "event_type": event.type, "integration_id": integration_id}
     if intake.status == "conflict":
         raise Problem(
