@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
 
-from scheduler.events import CaseOpened, Event, EventValidationError, FieldError, parse_event
+from scheduler.events import (
+    CaseOpened,
+    Event,
+    EventValidationError,
+    FieldError,
+    MeetingRescheduled,
+    MeetingScheduled,
+    parse_event,
+)
 from scheduler.events import without_identity as redacted
 from service import access, store
 from service.context import runtime
+from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
 from service.signatures import SignatureError, verify
 
@@ -86,15 +94,9 @@ async def _read_limited(request: web.Request) -> bytes:
 
 def _validated(body: bytes, regions: list[str]) -> Event:
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _invalid([FieldError(loc=[], msg=f"the body is not UTF-8 (byte {exc.start})")]) from None
-    try:
-        decoded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _invalid(
-            [FieldError(loc=[], msg=f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-        ) from None
+        decoded = parse_json(body)
+    except JsonInputError as exc:
+        raise _invalid([FieldError(loc=[], msg=str(exc))]) from None
     try:
         event = parse_event(decoded)
     except EventValidationError as exc:
