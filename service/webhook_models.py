@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scheduler.events import Email, FieldError
+from scheduler.events import Email, FieldError, field_errors
 from service.webhook_events import ALL_EVENTS, EVENT_TYPES
 
 MAX_URL_LENGTH = 2048
@@ -81,13 +81,7 @@ class SubscriptionRequest(BaseModel):
 
 def request_errors(exc: ValidationError) -> list[FieldError]:
     """Every error, with its location and without the offending value (a URL may hold a token)."""
-    found = []
-    for error in exc.errors(include_input=False, include_url=False, include_context=False):
-        message = {"extra_forbidden": "unknown field", "missing": "field required"}.get(
-            error["type"], error["msg"].removeprefix("Value error, ")
-        )
-        found.append(FieldError(loc=list(error["loc"]), msg=message))
-    return found
+    return field_errors(exc)
 
 
 class SubscriptionScope(BaseModel):
