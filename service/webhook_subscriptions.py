@@ -208,10 +208,10 @@ async def list_deliveries(request: web.Request) -> web.Response:
     """The subscription's deliveries, newest first: what was sent, how often, and why it failed."""
     principal = await authorize(request, *MANAGERS)
     rt = runtime(request)
-    state = request.query.get("state")
-    if state is not None and state not in DELIVERY_STATES:
-        raise Problem(400, "invalid-query", f"state is one of {', '.join(DELIVERY_STATES)}")
-    limit = query_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
+    query = QueryReader(request.query, ("state", "limit"))
+    state = query.choice("state", DELIVERY_STATES)
+    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    query.raise_if_any()
     subscription_id = request.match_info["subscription_id"]
     async with rt.pool.acquire() as connection:
         visible = await connection.fetchval(
