@@ -57,6 +57,10 @@ async def _receive(request: web.Request) -> web.Response:
     except SignatureError as exc:
         raise Problem(401, "invalid-signature", str(exc)) from None
     event = _validated(body, rt.rulebook.names())
+    if isinstance(event.data, MeetingScheduled | MeetingRescheduled) and event.data.starts_at <= (
+        await rt.clock.now()
+    ):
+        raise _invalid([FieldError(loc=["data", "starts_at"], msg="the meeting's start has passed")])
     integration_id = key.owner
     async with rt.pool.acquire() as connection, connection.transaction():
         intake = await store.store_event(
