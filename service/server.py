@@ -25,6 +25,7 @@ from service.context import Runtime
 from service.database import Pool, open_database
 from service.delivery import DeliveryWorker
 from service.digest import digest_schedule, digest_timer_handlers
+from service.http_server import ApiRunner
 from service.inbound import ReplyReceiver, start_inbound_smtp
 from service.metrics import Metrics
 from service.periodic import PeriodicJobs
@@ -145,7 +146,7 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
 async def serve(settings: Settings) -> None:
     async with running(settings) as (runtime, _):
         app = build_app(runtime)
-        runner = web.AppRunner(app, access_log=None)
+        runner = ApiRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
