@@ -300,7 +300,7 @@ def cursor(*parts: str) -> str:
     ],
 )
 async def test_queries_are_read_strictly(
-    service: Service, path: str, loc: list[str], never: tuple[str, ...]
+    service: Service, path: str, loc: list[str | int], never: tuple[str, ...]
 ) -> None:
     response = await service.client.get(path, headers=ADMIN)
     await assert_refused(response, 400, loc, *never)
