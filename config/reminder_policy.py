@@ -191,8 +191,12 @@ def check_override(base: Mapping[str, Any], override: object) -> dict[str, Any]:
 def policy_errors(exc: ValidationError) -> list[PolicyError]:
     found = []
     for error in exc.errors(include_input=False):
-        location = ".".join(str(part) for part in error["loc"])
+        loc = error["loc"]
         message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            # The name is the caller's own text (a personnummer, even): the table holding it is named.
+            loc, message = loc[:-1], "has a field that no policy has (its name is not repeated)"
+        location = ".".join(str(part) for part in loc)
         found.append(PolicyError(location, message))
     return found
 

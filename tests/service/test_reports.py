@@ -361,8 +361,9 @@ async def test_pages_follow_the_cursor_to_the_end(service: Service) -> None:
 def errors_by_parameter(body: dict[str, Any]) -> dict[str, str]:
     by_parameter = {}
     for error in body["errors"]:
-        assert error["loc"][0] == "query" and len(error["loc"]) == 2, error
-        by_parameter[error["loc"][1]] = error["msg"]
+        assert error["loc"][0] == "query" and len(error["loc"]) <= 2, error
+        # An unknown parameter is reported at the query itself: its name is never repeated.
+        by_parameter[error["loc"][1] if len(error["loc"]) == 2 else ""] = error["msg"]
     return by_parameter
 
 
@@ -376,12 +377,12 @@ async def test_every_bad_parameter_of_the_listing_is_named_at_once(service: Serv
     body = await response.json(content_type="application/problem+json")
     assert body["type"].endswith("/invalid-query") and body["status"] == 400
     errors = errors_by_parameter(body)
-    assert set(errors) == {"region", "since", "kind", "limit", "after", "colour"}
+    assert set(errors) == {"region", "since", "kind", "limit", "after", ""}
     assert "vastra_gotaland" in errors["region"]
     assert "RFC 3339" in errors["since"] and "YYYY-MM-DD" in errors["since"]
     assert "no_response" in errors["kind"] and "1000" in errors["limit"]
     # What the caller sent is never repeated back: a value could hold anything, a personnummer too.
-    for sent in ("atlantis", "igår", "sad", "not-a-cursor", "blå"):
+    for sent in ("atlantis", "igår", "sad", "not-a-cursor", "blå", "colour"):
         assert sent not in text
 
 
