@@ -13,7 +13,7 @@ from aiohttp import web
 
 from scheduler.identifiers import holds_identity_number
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
-from service.context import RUNTIME, Runtime
+from service.context import RUNTIME, Runtime, runtime
 from service.logs import request_id
 from service.openapi import openapi_document
 from service.problems import Problem, problem
@@ -127,4 +127,5 @@ def build_app(runtime: Runtime) -> web.Application:
 
 
 async def _openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    rt = runtime(request)
+    return web.json_response(openapi_document(tuple(rt.rulebook.names()), rt.test_clock))
