@@ -91,6 +91,22 @@ class Service:
             )
         return issued.token
 
+    async def other_integration(self, name: str = "annat-system") -> tuple[access.IssuedSecret, str]:
+        """A further integration: its webhook secret, and an integration token of it scoped to everything."""
+        now = datetime.now(UTC)
+        async with self.runtime.pool.acquire() as connection:
+            issued = await access.create_integration(connection, self.runtime.cipher, name, now)
+            token = await access.create_token(
+                connection,
+                role="integration",
+                regions=["*"],
+                organisations=["*"],
+                integration_id=issued.integration_id,
+                label="",
+                now=now,
+            )
+        return issued, token.token
+
     async def case(self, case_id: str, token: str = ADMIN_TOKEN) -> ClientResponse:
         return await self.client.get(f"/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"})
 

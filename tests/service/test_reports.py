@@ -112,18 +112,7 @@ async def deviate(
 
 async def other_integration(service: Service) -> tuple[access.IssuedSecret, str]:
     """A second integration, and an integration token of it that is otherwise unscoped."""
-    async with service.runtime.pool.acquire() as connection:
-        issued = await access.create_integration(connection, service.runtime.cipher, "annat", NOW)
-        token = await access.create_token(
-            connection,
-            role="integration",
-            regions=["*"],
-            organisations=["*"],
-            integration_id=issued.integration_id,
-            label="",
-            now=NOW,
-        )
-    return issued, token.token
+    return await service.other_integration("annat")
 
 
 # --- end to end through events ---------------------------------------------------------------------------

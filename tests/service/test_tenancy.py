@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +28,8 @@ async def service(database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
 
 async def second_integration(service: Service) -> tuple[str, str, str]:
     """(integration id, webhook secret, read token) of an integration besides the default one."""
-    now = datetime.now(UTC)
-    async with service.runtime.pool.acquire() as connection:
-        issued = await access.create_integration(connection, service.runtime.cipher, "annat-system", now)
-        token = await access.create_token(
-            connection,
-            role="integration",
-            regions=["*"],
-            organisations=["*"],
-            integration_id=issued.integration_id,
-            label="",
-            now=now,
-        )
-    return issued.integration_id, issued.secret, token.token
+    issued, token = await service.other_integration()
+    return issued.integration_id, issued.secret, token
 
 
 async def events_of(service: Service, case_id: str) -> list[dict[str, Any]]:
