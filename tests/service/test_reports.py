@@ -408,8 +408,9 @@ async def test_every_bad_parameter_of_the_summary_is_named_at_once(service: Serv
     assert status == 400
     assert errors_by_parameter(body) == {"region": "required", "year": "required"}
     status, body = await read(service, "/v1/reports/summary?region=atlantis&year=1999&since=2026-01-01")
-    assert status == 400 and set(errors_by_parameter(body)) == {"region", "year", "since"}
-    assert "atlantis" not in str(body)
+    # `since` is not a parameter of the summary: reported at the query, without its name.
+    assert status == 400 and set(errors_by_parameter(body)) == {"region", "year", ""}
+    assert "atlantis" not in str(body) and "since" not in str(body)
     for year in ("26", "02026", "abcd", "2101", "1999", ""):
         status, body = await read(service, f"/v1/reports/summary?region=blekinge&year={year}")
         assert status == 400 and list(errors_by_parameter(body)) == ["year"], year
