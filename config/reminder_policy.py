@@ -185,15 +185,21 @@ def check_override(base: Mapping[str, Any], override: object) -> dict[str, Any]:
     try:
         validate_policy(deep_merge(base, override))
     except ValidationError as exc:
-        raise InvalidPolicy(policy_errors(exc)) from None
+        raise InvalidPolicy(policy_errors(exc, from_caller=True)) from None
     return override
 
 
-def policy_errors(exc: ValidationError) -> list[PolicyError]:
+def policy_errors(exc: ValidationError, *, from_caller: bool = False) -> list[PolicyError]:
+    """Every error with its dotted location. For a policy from a caller (not a rule file of the
+    operator's), an unknown key is reported at the table that holds it: the key is the caller's own text
+    (a personnummer, even) and is not repeated."""
     found = []
     for error in exc.errors(include_input=False):
-        location = ".".join(str(part) for part in error["loc"])
+        loc = error["loc"]
         message = error["msg"].removeprefix("Value error, ")
+        if from_caller and error["type"] == "extra_forbidden":
+            loc, message = loc[:-1], "has a field that no policy has (its name is not repeated)"
+        location = ".".join(str(part) for part in loc)
         found.append(PolicyError(location, message))
     return found
 

@@ -91,9 +91,15 @@ class Rejected:
 
 Decision = Applied | Waiting | Rejected
 
+FOREIGN_CASE = "the case belongs to another integration"
+# No invitation can give notice of a meeting that has begun.
+STARTED = "the meeting's start has passed"
+
 
 def decide(case: Case | None, event: Event, ctx: Context) -> Decision:
     """Apply `event` to a copy of `case`; the input is never changed."""
+    if case is not None and case.integration_id != ctx.integration_id:
+        return Rejected(FOREIGN_CASE)
     if isinstance(event.data, CaseOpened):
         if case is not None:
             return Rejected("the case is already open; case.opened comes once per case")
@@ -162,6 +168,8 @@ def _meeting_scheduled(case: Case, event: Event, ctx: Context) -> Decision:
     data = event.data
     if data.meeting_id in case.meetings:
         return Rejected("this meeting is already scheduled; a new time is meeting.rescheduled")
+    if data.starts_at <= ctx.now:
+        return Rejected(STARTED)
     meeting = Meeting(
         meeting_id=data.meeting_id,
         kind=data.kind,
@@ -200,6 +208,8 @@ def _meeting_rescheduled(case: Case, event: Event, ctx: Context) -> Decision:
         return Waiting("the meeting has not been scheduled yet")
     if meeting.status != "scheduled":
         return Rejected(f"the meeting is {meeting.status} and cannot be moved")
+    if data.starts_at <= ctx.now:
+        return Rejected(STARTED)
     meeting.starts_at, meeting.ends_at = data.starts_at, data.ends_at
     if data.location is not None:
         meeting.location = data.location

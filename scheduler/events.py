@@ -8,7 +8,7 @@ echoing the input (an input may be a personnummer).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -22,11 +22,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic import Strict as PydanticStrict
 
 from calendars.stockholm import STOCKHOLM, local_offset_exists
+from scheduler.identifiers import holds_identity_number
 from scheduler.identity import IdentityNumberError, contains_identity_number, parse_identity_number
 
 _LOCAL_OFFSETS = {timedelta(hours=1), timedelta(hours=2)}
+_D = TypeVar("_D", date, datetime)
 
 
 def _exists_in_stockholm(value: datetime) -> datetime:
@@ -40,7 +43,21 @@ def _exists_in_stockholm(value: datetime) -> datetime:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_exists_in_stockholm)]
+# Every time and date an event carries lies in these years: outside them a time is a typo, and converting
+# it (year 1 at +01:00 is before the first instant Python can hold in UTC) would fail far from the input.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def _within_years(value: _D) -> _D:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must lie in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_within_years), AfterValidator(_exists_in_stockholm)]
+Day = Annotated[date, AfterValidator(_within_years)]
+# On the wire a flag is true or false: "yes", 1 and "true" are not read as one.
+Flag = Annotated[bool, PydanticStrict()]
 
 
 def _no_nul(value: str) -> str:
@@ -67,9 +84,22 @@ LongText = Annotated[
 # What people write in their own words: purpose, questions, location, reason, comment, description.
 FreeText = Annotated[Text, AfterValidator(_no_identity_number)]
 LongFreeText = Annotated[LongText, AfterValidator(_no_identity_number)]
+
+
+def _plain_identifier(value: str) -> str:
+    """An id goes into paths, subjects, calendar UIDs and logs: never a path step, never a personnummer."""
+    if value in {".", ".."}:
+        raise ValueError("'.' and '..' are not identifiers")
+    if holds_identity_number(value):
+        raise ValueError("must not hold a personnummer or samordningsnummer")
+    return value
+
+
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 Identifier = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=IDENTIFIER_PATTERN),
+    AfterValidator(_plain_identifier),
 ]
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 
@@ -90,7 +120,7 @@ class Person(Strict):
     reference: Identifier
     personnummer: str | None = Field(default=None, repr=False)
     name: Text | None = Field(default=None, repr=False)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     email: Email | None = None
     postal_address: LongText | None = None
 
@@ -110,17 +140,17 @@ class CaseOpened(Strict):
     region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
     municipality: Text | None = None
     person: Person
-    detected_at: date
+    detected_at: Day
     detected_by: DetectedBy
-    urgent: bool
+    urgent: Flag
     discharge_notice_at: Moment | None = None
     coordinator: Contact
 
 
 class ConsentGiven(Strict):
     given_by: Literal["child", "guardian", "representative", "adult"]
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: Day
+    valid_to: Day | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> ConsentGiven:
@@ -167,7 +197,7 @@ class MeetingScheduled(Strict):
     participants: Annotated[list[Participant], Field(min_length=1, max_length=100)]
     purpose: LongFreeText
     questions: list[LongFreeText] = Field(default_factory=list, max_length=50)
-    notice_agreed: bool = False
+    notice_agreed: Flag = False
 
     @model_validator(mode="after")
     def _consistent(self) -> MeetingScheduled:
@@ -221,14 +251,14 @@ class Action(Strict):
     description: LongFreeText
     responsible_organisation: Text
     responsible_email: Email | None = None
-    due_on: date
+    due_on: Day
 
 
 class MeetingHeld(Strict):
     meeting_id: Identifier
     absent: list[Identifier] = Field(default_factory=list)
     responsible: Contact
-    followup_on: date | None = None
+    followup_on: Day | None = None
     actions: list[Action] = Field(default_factory=list, max_length=200)
 
     @field_validator("actions")
@@ -311,6 +341,9 @@ class Event(BaseModel):
         }
 
 
+UNKNOWN_FIELD = "holds a field that is not part of it (the name is not repeated here)"
+
+
 class FieldError(BaseModel):
     loc: list[str | int]
     msg: str
@@ -333,7 +366,7 @@ def parse_event(body: object) -> Event:
     try:
         envelope = Envelope.model_validate(body)
     except ValidationError as exc:
-        errors.extend(_field_errors(exc))
+        errors.extend(field_errors(exc))
     event_type = body.get("type")
     data_model = DATA_MODELS.get(event_type) if isinstance(event_type, str) else None
     data: Strict | None = None
@@ -343,29 +376,44 @@ def parse_event(body: object) -> Event:
         try:
             data = data_model.model_validate(raw_data)
         except ValidationError as exc:
-            errors.extend(_field_errors(exc, prefix=["data"]))
-        errors.extend(_identity_errors(raw_data, reference))
+            errors.extend(field_errors(exc, prefix=["data"]))
+        errors.extend(_identity_errors(raw_data, reference, data))
     if errors or envelope is None or data is None:
         raise EventValidationError(errors)
     return Event(type=envelope.type, case_id=envelope.case_id, occurred_at=envelope.occurred_at, data=data)
 
 
-def _identity_errors(raw_data: dict[str, Any], reference: date | None) -> list[FieldError]:
+def _identity_errors(
+    raw_data: dict[str, Any], reference: date | None, data: Strict | None
+) -> list[FieldError]:
     person = raw_data.get("person")
     number = person.get("personnummer") if isinstance(person, dict) else None
     if not isinstance(number, str) or reference is None:
         return []
     try:
-        parse_identity_number(number, reference=reference)
+        encoded = parse_identity_number(number, reference=reference).birth_date
     except IdentityNumberError as exc:
         return [FieldError(loc=["data", "person", "personnummer"], msg=f"not a valid personnummer: {exc}")]
+    given = data.person.birth_date if isinstance(data, CaseOpened) else None
+    if given is not None and given != encoded:
+        return [
+            FieldError(
+                loc=["data", "person", "birth_date"],
+                msg="is not the date of birth that the personnummer encodes",
+            )
+        ]
     return []
 
 
-def _field_errors(exc: ValidationError, prefix: list[str | int] | None = None) -> list[FieldError]:
+def field_errors(exc: ValidationError, prefix: list[str | int] | None = None) -> list[FieldError]:
+    """Every error of a validation, with its location and never the value (nor an unknown field's name)."""
     found = []
     for error in exc.errors(include_input=False, include_url=False, include_context=False):
         loc = [*(prefix or []), *(part for part in error["loc"] if not _is_union_tag(part))]
+        if error["type"] == "extra_forbidden":
+            # The name is the sender's own text, and may be a personnummer: the object that holds it
+            # is named instead.
+            loc = loc[:-1]
         found.append(FieldError(loc=loc, msg=_message(error["type"], error["msg"])))
     return found
 
@@ -377,7 +425,7 @@ def _is_union_tag(part: str | int) -> bool:
 
 def _message(kind: str, message: str) -> str:
     if kind == "extra_forbidden":
-        return "unknown field"
+        return UNKNOWN_FIELD
     if kind == "missing":
         return "field required"
     return message.removeprefix("Value error, ")

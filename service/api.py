@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Annotated
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from scheduler.case import Case
+from scheduler.events import LAST_YEAR, field_errors
 from service import access
 from service.access import Principal, Role
 from service.context import runtime
@@ -36,17 +38,6 @@ async def authorize(request: web.Request, *roles: Role) -> Principal:
     if not principal.may(*roles):
         raise Problem(403, "forbidden", f"the role '{principal.role}' may not do this")
     return principal
-
-
-def query_limit(request: web.Request, default: int, maximum: int) -> int:
-    """The `limit` query parameter of a listing: a whole number from 1 to `maximum`."""
-    try:
-        limit = int(request.query.get("limit", default))
-    except ValueError:
-        raise Problem(400, "invalid-query", "limit is a whole number") from None
-    if not 1 <= limit <= maximum:
-        raise Problem(400, "invalid-query", f"limit is between 1 and {maximum}")
-    return limit
 
 
 async def get_case(request: web.Request) -> web.Response:
@@ -109,9 +100,17 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
+def _before_the_end(moment: datetime) -> datetime:
+    # Every timer and deadline is computed from the clock; past 2100 the calendar's holidays and the
+    # arithmetic of dates run out, and a clock there could never be moved back.
+    if moment.year > LAST_YEAR:
+        raise ValueError(f"the test clock does not go past the year {LAST_YEAR}")
+    return moment
+
+
 class ClockMove(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    now: AwareDatetime
+    now: Annotated[AwareDatetime, AfterValidator(_before_the_end)]
 
 
 async def get_test_clock(request: web.Request) -> web.Response:
@@ -124,7 +123,7 @@ async def post_test_clock(request: web.Request) -> web.Response:
     try:
         move = ClockMove.model_validate_json(await request.read())
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_input=False)]
+        errors = [error.model_dump() for error in field_errors(exc)]
         raise Problem(400, "invalid-clock", 'send {"now": "<RFC 3339 time>"}', errors=errors) from None
     # Work accepted before the move happens at the time it was accepted: an event pushed just before is
     # applied at the old time, not at the new one.

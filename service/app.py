@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from scheduler.identifiers import holds_identity_number
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
-from service.context import RUNTIME, Runtime
+from service.context import RUNTIME, Runtime, runtime
 from service.database import is_unavailable
 from service.logs import request_id
 from service.openapi import openapi_document
@@ -19,14 +22,15 @@ from service.problems import DatabaseUnavailable, Problem, problem
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+# Unicode's control, format, surrogate and unassigned characters: none of them is part of an id.
+_CONTROL = {"Cc", "Cf", "Cs", "Cn"}
 
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every request an id (the caller's X-Request-Id if sane) and log one line for it."""
-    offered = request.headers.get("X-Request-Id", "")
-    rid = offered if 0 < len(offered) <= 64 and offered.isascii() and offered.isprintable() else None
-    token = request_id.set(rid or "req_" + secrets.token_hex(8))
+    token = request_id.set(_offered_request_id(request) or "req_" + secrets.token_hex(8))
     started = time.perf_counter()
     try:
         response = await handler(request)
@@ -35,7 +39,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             "request",
             extra={
                 "method": request.method,
-                "path": loggable_path(request.rel_url.path),
+                "path": loggable_path(request),
                 "status": response.status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             },
@@ -45,9 +49,24 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         request_id.reset(token)
 
 
-def loggable_path(path: str) -> str:
-    """The path as logged: a reply link's token lets anyone answer for its participant, so it is hidden."""
-    return "/rsvp/…" if path.startswith("/rsvp/") else path
+def _offered_request_id(request: web.Request) -> str | None:
+    """The caller's X-Request-Id if it is one plain id; anything else is replaced, never logged: it is the
+    caller's text and could hold a personnummer or a token."""
+    offered = request.headers.getall("X-Request-Id", [])
+    if len(offered) != 1 or not _REQUEST_ID.fullmatch(offered[0]) or holds_identity_number(offered[0]):
+        return None
+    return offered[0]
+
+
+def loggable_path(request: web.Request) -> str:
+    """The path as logged: a reply link's token lets anyone answer for its participant, so it is hidden;
+    a path that holds a personnummer is logged as its route."""
+    path = request.rel_url.path
+    if path.startswith("/rsvp/"):
+        return "/rsvp/…"
+    if holds_identity_number(path):
+        return request.match_info.route.resource.canonical if request.match_info.route.resource else "…"
+    return path
 
 
 @web.middleware
@@ -62,7 +81,10 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             slug = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(
                 exc.status, "error"
             )
-            return problem(exc.status, slug, exc.reason)
+            answer = problem(exc.status, slug, exc.reason)
+            if "Allow" in exc.headers:
+                answer.headers["Allow"] = exc.headers["Allow"]
+            return answer
         raise
     except Exception as error:
         if is_unavailable(error):
@@ -73,8 +95,24 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return problem(500, "internal-error", "an unexpected error occurred; it has been logged")
 
 
+@web.middleware
+async def plain_path_parameters(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A path parameter with a control character (`/v1/cases/%00`) names nothing the service holds, and
+    PostgreSQL cannot even compare NUL: refused here, for every route, before any handler reads it."""
+    errors = [
+        {"loc": ["path", name], "msg": "must not contain control characters"}
+        for name, value in request.match_info.items()
+        if any(unicodedata.category(char) in _CONTROL for char in value)
+    ]
+    if errors:
+        raise Problem(400, "invalid-path", f"the path has {len(errors)} error(s)", errors=errors)
+    return await handler(request)
+
+
 def build_app(runtime: Runtime) -> web.Application:
-    app = web.Application(middlewares=[request_context, problems], client_max_size=intake.MAX_BODY + 1)
+    app = web.Application(
+        middlewares=[request_context, problems, plain_path_parameters], client_max_size=intake.MAX_BODY + 1
+    )
     app[RUNTIME] = runtime
     app.router.add_post("/v1/events", intake.receive_event)
     app.router.add_get("/v1/events/{event_id}", api.get_event)
@@ -94,4 +132,5 @@ def build_app(runtime: Runtime) -> web.Application:
 
 
 async def _openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    rt = runtime(request)
+    return web.json_response(openapi_document(tuple(rt.rulebook.names()), rt.test_clock))

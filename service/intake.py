@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
 
 from scheduler.accepted import accept_event
-from scheduler.events import Event, EventValidationError, FieldError
+from scheduler.events import Event, EventValidationError, FieldError, MeetingRescheduled, MeetingScheduled
 from service import access, store
 from service.context import runtime
+from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
 from service.signatures import SignatureError, verify
 
@@ -49,11 +49,12 @@ async def _receive(request: web.Request) -> web.Response:
     except SignatureError as exc:
         raise Problem(401, "invalid-signature", str(exc)) from None
     event = _validated(body, rt.rulebook.names())
+    if isinstance(event.data, MeetingScheduled | MeetingRescheduled) and event.data.starts_at <= (
+        await rt.clock.now()
+    ):
+        raise _invalid([FieldError(loc=["data", "starts_at"], msg="the meeting's start has passed")])
     integration_id = key.owner
     async with rt.pool.acquire() as connection, connection.transaction():
-        owner = await store.case_owner(connection, event.case_id)
-        if owner is not None and owner != integration_id:
-            raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
         intake = await store.store_event(
             connection,
             integration_id=integration_id,
@@ -62,6 +63,8 @@ async def _receive(request: web.Request) -> web.Response:
             event=event,
             received_at=await rt.clock.now(),
         )
+    if intake.status == "foreign":
+        raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
     extra = {"event_id": intake.event_id, "event_type": event.type, "integration_id": integration_id}
     if intake.status == "conflict":
         raise Problem(
@@ -87,15 +90,9 @@ async def _read_limited(request: web.Request) -> bytes:
 
 def _validated(body: bytes, regions: list[str]) -> Event:
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _invalid([FieldError(loc=[], msg=f"the body is not UTF-8 (byte {exc.start})")]) from None
-    try:
-        decoded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _invalid(
-            [FieldError(loc=[], msg=f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-        ) from None
+        decoded = parse_json(body)
+    except JsonInputError as exc:
+        raise _invalid([FieldError(loc=[], msg=str(exc))]) from None
     try:
         return accept_event(decoded, regions)
     except EventValidationError as exc:

@@ -16,10 +16,11 @@ from aiohttp import web
 from calendars.workdays import WorkingCalendar
 from scheduler.planning import DeadlinePlanner
 from service.access import EVERYTHING, Principal
-from service.api import authorize, query_limit
+from service.api import authorize
 from service.context import runtime
 from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.problems import Problem
+from service.query import QueryReader
 
 STATES = ("queued", "sent")
 DEFAULT_LIMIT = 100
@@ -56,10 +57,10 @@ _IN_SCOPE = "($1::text[] is null or region = any($1)) and ($2::text[] is null or
 
 async def list_letters(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator")
-    state = request.query.get("state", "queued")
-    if state not in STATES:
-        raise Problem(400, "invalid-query", "state is 'queued' or 'sent'")
-    limit = query_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
+    query = QueryReader(request.query, ("state", "limit"))
+    state = query.choice("state", STATES, default="queued")
+    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    query.raise_if_any()
     regions, organisations = _scope(principal)
     rows = await runtime(request).pool.fetch(
         f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"

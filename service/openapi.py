@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
 from service.openapi_common import BEARER, json_response, problem_response
+from service.openapi_complete import complete, partial_schemas
 from service.openapi_letters import letter_and_reply_paths
 from service.openapi_policies import policy_paths
 from service.openapi_reports import report_paths
@@ -29,8 +30,25 @@ class EventStatusView(BaseModel):
     applied_at: str | None
 
 
+CLOCK = {
+    "type": "object",
+    "required": ["now"],
+    "additionalProperties": False,
+    "properties": {"now": {"type": "string", "format": "date-time"}},
+}
+
+
 @cache
-def openapi_document() -> dict[str, Any]:
+def openapi_document(regions: tuple[str, ...], test_clock: bool = False) -> dict[str, Any]:
+    """The document of the service as it runs: its regions, and the test-clock operations only when the
+    clock is on."""
+    document = _document()
+    if not test_clock:
+        del document["paths"]["/v1/test-clock"]
+    return complete(document, regions)
+
+
+def _document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         CaseView,
         EventStatusView,
@@ -59,6 +77,7 @@ def openapi_document() -> dict[str, Any]:
             }
         )
     components["Event"] = {"oneOf": event_variants, "discriminator": {"propertyName": "type"}}
+    components.update(partial_schemas(components, "ReminderPolicy", "ReminderPolicyOverride"))
     components["Problem"] = {
         "type": "object",
         "required": ["type", "title", "status"],
@@ -160,12 +179,14 @@ def openapi_document() -> dict[str, Any]:
             "/v1/test-clock": {
                 "get": {
                     "summary": "The test clock (only with SIPVAKT_TEST_CLOCK)",
-                    "responses": {"200": {"description": "OK"}},
+                    "responses": {"200": json_response("The clock's time", CLOCK)},
                 },
                 "post": {
                     "summary": "Move the test clock forward and wait for the work it makes due",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": CLOCK}}},
                     "responses": {
-                        "200": {"description": "Moved, and everything due has been done"},
+                        "200": json_response("Moved, and everything due has been done", CLOCK),
+                        "400": problem_response("Not a time with offset, or one past 2100"),
                         "409": problem_response("The new time is before the current one"),
                         "504": problem_response("Work due by the new time did not finish in time"),
                     },

@@ -42,7 +42,9 @@ def _operations(subject: str, parameter: str) -> dict[str, Any]:
             "parameters": path_parameter,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ReminderPolicyOverride"}}
+                },
             },
             "responses": {
                 "200": answer,

@@ -29,7 +29,14 @@ def report_paths() -> dict[str, Any]:
                     _query(
                         "since",
                         "detected at or after this RFC 3339 time, or from the start of this Stockholm day",
-                        {"type": "string", "examples": ["2026-12-01", "2026-12-01T08:00:00+01:00"]},
+                        {
+                            "anyOf": [
+                                {"type": "string", "format": "date"},
+                                {"type": "string", "format": "date-time"},
+                            ],
+                            "pattern": "^(19|20)[0-9]{2}-",
+                            "examples": ["2026-12-01", "2026-12-01T08:00:00+01:00"],
+                        },
                     ),
                     _query("kind", "only this kind", {"enum": list(DEVIATION_KINDS)}),
                     _query(

@@ -9,7 +9,6 @@ under the new policy in the timer worker, under the case's lock, like any other 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -23,11 +22,13 @@ from config.reminder_policy import (
     resolve,
     rule_defaults,
 )
+from scheduler.events import FieldError
 from service import policies
 from service.access import EVERYTHING, Principal
 from service.api import authorize
 from service.context import Runtime, runtime
-from service.problems import Problem
+from service.json_input import JsonInputError, parse_json
+from service.problems import Problem, invalid_fields
 from service.store import TIMERS_CHANNEL, Connection
 
 REPLAN_KEY = "replan"
@@ -128,9 +129,9 @@ async def _body(request: web.Request) -> object:
     if request.content_type != "application/json":
         raise Problem(415, "unsupported-media-type", "send the policy as application/json")
     try:
-        return json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, "invalid-json", f"the body is not JSON: {exc}") from None
+        return parse_json(await request.read())
+    except JsonInputError as exc:
+        raise invalid_fields("invalid-json", "body", [FieldError(loc=[], msg=str(exc))]) from None
 
 
 def _checked(base: dict[str, Any], body: object) -> dict[str, Any]:

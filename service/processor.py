@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler.clock import Clock
-from scheduler.decide import Applied, Context, Planner, Rejected, Waiting, decide
+from scheduler.decide import FOREIGN_CASE, Applied, Context, Planner, Rejected, Waiting, decide
 from scheduler.events import Event, parse_event
 from service import policies, store
 from service.database import Pool
@@ -78,7 +78,11 @@ class EventProcessor:
                 integration_id=event_row["integration_id"],
                 planner=self.planner.with_overrides(overrides),
             )
-            decision = decide(case, event, context)
+            owner = await store.case_owner(connection, event.case_id)
+            # Intake refuses an event for another integration's case; this holds even for one that got
+            # in some other way (stored before owners were recorded), whatever the order of arrival.
+            foreign = owner is not None and owner != event_row["integration_id"]
+            decision = Rejected(FOREIGN_CASE) if foreign else decide(case, event, context)
             state = await self._record(connection, event_row["event_id"], event, decision, now)
             self.metrics.observe_applied(state, now - event_row["received_at"])
             log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})

@@ -13,19 +13,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 import asyncpg
 from aiohttp import web
-from multidict import MultiMapping
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
 from calendars.stockholm import local_date, parse_moment, start_of_day
 from scheduler.case import Case, DeviationKind
 from service.access import EVERYTHING, Principal
 from service.api import READERS, authorize
 from service.context import runtime
-from service.problems import Problem
+from service.query import QueryReader
 
 DEVIATION_KINDS: tuple[DeviationKind, ...] = get_args(DeviationKind)
 DEFAULT_LIMIT = 100
@@ -34,9 +33,11 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 # RFC 3339 date-time (the offset is required) or a plain date; fromisoformat alone accepts far more.
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_DIGITS = re.compile(r"\d{1,9}", re.ASCII)
 _YEAR = re.compile(r"\d{4}", re.ASCII)
-_CURSOR = TypeAdapter(tuple[AwareDatetime, str])
+# A cursor names a deviation by its id ("dev_" and hex): anything else in one was not made here.
+_CURSOR = TypeAdapter(
+    tuple[AwareDatetime, Annotated[str, StringConstraints(pattern=r"^dev_[0-9a-f]{1,64}$")]]
+)
 
 
 class DeviationItem(BaseModel):
@@ -184,52 +185,15 @@ class _Where:
         return " and ".join(self.conditions) or "true"
 
 
-class _Query:
-    """The query string of one request, read parameter by parameter; every error is kept, none raised."""
-
-    def __init__(self, query: MultiMapping[str], known: tuple[str, ...]) -> None:
-        self.query = query
-        self.errors: list[dict[str, Any]] = [
-            {"loc": ["query", name], "msg": "unknown parameter; known: " + ", ".join(known)}
-            for name in dict.fromkeys(query)
-            if name not in known
-        ]
-
-    def fail(self, name: str, msg: str) -> None:
-        self.errors.append({"loc": ["query", name], "msg": msg})
-
-    def text(self, name: str, *, required: bool = False) -> str | None:
-        values = self.query.getall(name, [])
-        if not values:
-            if required:
-                self.fail(name, "required")
-            return None
-        if len(values) > 1:
-            self.fail(name, "given more than once")
-            return None
-        if not values[0]:
-            self.fail(name, "required" if required else "empty; leave the parameter out to not filter")
-            return None
-        return values[0]
-
-    def region(self, names: list[str], *, required: bool = False) -> str | None:
-        value = self.text("region", required=required)
-        if value is not None and value not in names:
-            self.fail("region", "no rule file for this region; known: " + ", ".join(names))
-            return None
-        return value
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise Problem(
-                400,
-                "invalid-query",
-                f"the query has {len(self.errors)} error(s)",
-                errors=self.errors,
-            )
+def _region(query: QueryReader, names: list[str], *, required: bool = False) -> str | None:
+    value = query.text("region", required=required)
+    if value is not None and value not in names:
+        query.fail("region", "no rule file for this region; known: " + ", ".join(names))
+        return None
+    return value
 
 
-def _since(query: _Query) -> datetime | None:
+def _since(query: QueryReader) -> datetime | None:
     """An RFC 3339 time with offset, or a plain date: the start of that day in Stockholm."""
     value = query.text("since")
     if value is None:
@@ -247,31 +211,13 @@ def _since(query: _Query) -> datetime | None:
     return None
 
 
-def _kind(query: _Query) -> str | None:
-    value = query.text("kind")
-    if value is not None and value not in DEVIATION_KINDS:
-        query.fail("kind", "must be one of " + ", ".join(DEVIATION_KINDS))
-        return None
-    return value
-
-
-def _limit(query: _Query) -> int:
-    value = query.text("limit")
-    if value is None:
-        return DEFAULT_LIMIT
-    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
-        query.fail("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
-        return DEFAULT_LIMIT
-    return int(value)
-
-
 def encode_cursor(detected_at: datetime, deviation_id: str) -> str:
     """The position after one deviation in (detected_at, deviation_id) order; opaque to callers."""
     raw = json.dumps([detected_at.isoformat(), deviation_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _after(query: _Query) -> tuple[datetime, str] | None:
+def _after(query: QueryReader) -> tuple[datetime, str] | None:
     value = query.text("after")
     if value is None:
         return None
@@ -288,9 +234,10 @@ async def list_deviations(request: web.Request) -> web.Response:
     """`GET /v1/deviations`: one page of the deviations in scope, in (detected_at, deviation_id) order."""
     principal = await authorize(request, *READERS)
     rt = runtime(request)
-    query = _Query(request.query, ("region", "since", "kind", "limit", "after"))
-    region = query.region(rt.rulebook.names())
-    since, kind, limit, after = _since(query), _kind(query), _limit(query), _after(query)
+    query = QueryReader(request.query, ("region", "since", "kind", "limit", "after"))
+    region = _region(query, rt.rulebook.names())
+    since, kind = _since(query), query.choice("kind", DEVIATION_KINDS)
+    limit, after = query.limit(DEFAULT_LIMIT, MAX_LIMIT), _after(query)
     query.raise_if_any()
 
     where = _Where()
@@ -326,8 +273,8 @@ async def year_summary(request: web.Request) -> web.Response:
     """`GET /v1/reports/summary`: one region's counts for one Stockholm year, over the cases in scope."""
     principal = await authorize(request, *READERS)
     rt = runtime(request)
-    query = _Query(request.query, ("region", "year"))
-    region = query.region(rt.rulebook.names(), required=True)
+    query = QueryReader(request.query, ("region", "year"))
+    region = _region(query, rt.rulebook.names(), required=True)
     year = _year(query)
     query.raise_if_any()
     assert region is not None and year is not None
@@ -361,7 +308,7 @@ async def year_summary(request: web.Request) -> web.Response:
     return web.json_response(summary.model_dump(mode="json"))
 
 
-def _year(query: _Query) -> int | None:
+def _year(query: QueryReader) -> int | None:
     value = query.text("year", required=True)
     if value is None:
         return None

@@ -27,6 +27,7 @@ from service.database import DatabaseTimeouts, Pool, open_database
 from service.database_watch import DatabaseWatch
 from service.delivery import DeliveryWorker
 from service.digest import digest_schedule, digest_timer_handlers
+from service.http_server import ApiRunner
 from service.inbound import ReplyReceiver, start_inbound_smtp
 from service.metrics import Metrics
 from service.outcomes import DeliveryOutcomes
@@ -195,7 +196,7 @@ async def serve(settings: Settings) -> None:
     async with running(settings, shutdown) as (runtime, _):
         app = build_app(runtime)
         # Requests still running at SIGTERM get part of the grace period; the workers get the rest.
-        runner = web.AppRunner(
+        runner = ApiRunner(
             app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds * HTTP_SHARE_OF_GRACE
         )
         await runner.setup()

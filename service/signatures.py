@@ -10,12 +10,15 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from multidict import MultiMapping
+
 TOLERANCE_SECONDS = 5 * 60
 MAX_ID_LENGTH = 200
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 class SignatureError(Exception):
@@ -44,12 +47,13 @@ def sign(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
 
 
 def verify(
-    headers: Mapping[str, str], body: bytes, keys: Iterable[SigningKey], now: datetime
+    headers: MultiMapping[str], body: bytes, keys: Iterable[SigningKey], now: datetime
 ) -> tuple[str, SigningKey]:
     """Return (webhook-id, the key that signed) or raise SignatureError saying what is wrong."""
-    message_id = headers.get("webhook-id", "")
-    timestamp_text = headers.get("webhook-timestamp", "")
-    signature_header = headers.get("webhook-signature", "")
+    if any(len(headers.getall(name, [])) > 1 for name in SIGNED_HEADERS):
+        # Two values for one header: which of them a proxy or a reader takes is a guess, so neither.
+        raise SignatureError("webhook-id, webhook-timestamp and webhook-signature are each sent once")
+    message_id, timestamp_text, signature_header = (headers.get(name, "") for name in SIGNED_HEADERS)
     if not message_id or not timestamp_text or not signature_header:
         raise SignatureError("webhook-id, webhook-timestamp and webhook-signature headers are required")
     if len(message_id) > MAX_ID_LENGTH or not message_id.isprintable() or not message_id.isascii():

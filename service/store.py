@@ -37,8 +37,9 @@ TIMER_NOTICE_HORIZON = timedelta(seconds=1)
 
 @dataclass(frozen=True)
 class Intake:
-    status: Literal["accepted", "duplicate", "conflict"]
-    event_id: str
+    status: Literal["accepted", "duplicate", "conflict", "foreign"]
+    # None only for "foreign": the case belongs to another integration and nothing was stored.
+    event_id: str | None
 
 
 def body_digest(body: bytes) -> bytes:
@@ -54,7 +55,12 @@ async def store_event(
     event: Event,
     received_at: datetime,
 ) -> Intake:
-    """Store an accepted event once per (integration, webhook-id); tell a replay from a conflict."""
+    """Store an accepted event once per (integration, webhook-id); tell a replay from a conflict.
+
+    The event's case is claimed for the integration first, so that every path that stores events keeps
+    tenancy; an event for a case of another integration is not stored ("foreign")."""
+    if await claim_case(connection, event.case_id, integration_id, received_at) != integration_id:
+        return Intake("foreign", None)
     digest = body_digest(body)
     event_id = "evt_" + secrets.token_hex(12)
     inserted = await connection.fetchval(
@@ -84,12 +90,24 @@ async def store_event(
     return Intake(status, earlier["event_id"])
 
 
+async def claim_case(connection: Connection, case_id: str, integration_id: str, now: datetime) -> str:
+    """The integration the case belongs to: the one that already owns it, or else `integration_id`, which
+    claims it now. Atomic: of two transactions claiming one new id, the second waits for the first and
+    then finds its owner."""
+    await connection.execute(
+        "insert into case_owners (case_id, integration_id, claimed_at) values ($1, $2, $3)"
+        " on conflict (case_id) do nothing",
+        case_id,
+        integration_id,
+        now,
+    )
+    return await case_owner(connection, case_id) or integration_id
+
+
 async def case_owner(connection: Connection, case_id: str) -> str | None:
-    """The integration that opened the case or sent its first event, if any did."""
+    """The integration that claimed the case with its first event, if any did."""
     owner: str | None = await connection.fetchval(
-        "select integration_id from cases where case_id = $1", case_id
-    ) or await connection.fetchval(
-        "select integration_id from events where case_id = $1 order by seq limit 1", case_id
+        "select integration_id from case_owners where case_id = $1", case_id
     )
     return owner
 

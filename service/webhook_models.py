@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scheduler.events import Email, FieldError
+from scheduler.events import Email, FieldError, field_errors
 from service.webhook_events import ALL_EVENTS, EVENT_TYPES
 
 MAX_URL_LENGTH = 2048
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+# For the document: https to a host name, or http to loopback. The validator below is what decides.
+URL_PATTERN = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1))(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
 
 
 def is_loopback(host: str) -> bool:
@@ -65,8 +67,21 @@ class SubscriptionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, Field(max_length=MAX_URL_LENGTH), AfterValidator(_endpoint_url)]
-    event_types: Annotated[list[Annotated[str, AfterValidator(_event_type)]], Field(min_length=1)]
+    url: Annotated[
+        str,
+        Field(max_length=MAX_URL_LENGTH, json_schema_extra={"pattern": URL_PATTERN}),
+        AfterValidator(_endpoint_url),
+    ]
+    event_types: Annotated[
+        list[
+            Annotated[
+                str,
+                Field(json_schema_extra={"enum": [*EVENT_TYPES, ALL_EVENTS]}),
+                AfterValidator(_event_type),
+            ]
+        ],
+        Field(min_length=1),
+    ]
     notify_email: Email
     description: Annotated[str, Field(max_length=200), AfterValidator(_plain_text)] = ""
 
@@ -81,13 +96,7 @@ class SubscriptionRequest(BaseModel):
 
 def request_errors(exc: ValidationError) -> list[FieldError]:
     """Every error, with its location and without the offending value (a URL may hold a token)."""
-    found = []
-    for error in exc.errors(include_input=False, include_url=False, include_context=False):
-        message = {"extra_forbidden": "unknown field", "missing": "field required"}.get(
-            error["type"], error["msg"].removeprefix("Value error, ")
-        )
-        found.append(FieldError(loc=list(error["loc"]), msg=message))
-    return found
+    return field_errors(exc)
 
 
 class SubscriptionScope(BaseModel):

@@ -8,7 +8,6 @@ the token that made it. Outside that, a subscription does not exist (404).
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from typing import Any
@@ -19,9 +18,11 @@ from pydantic import ValidationError
 
 from scheduler.events import FieldError
 from service.access import EVERYTHING, Principal, Role
-from service.api import authorize, query_limit
+from service.api import authorize
 from service.context import runtime
+from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
+from service.query import QueryReader
 from service.secrets import encrypt, new_webhook_secret
 from service.webhook_events import WEBHOOKS_CHANNEL
 from service.webhook_models import (
@@ -119,9 +120,9 @@ async def _validated(request: web.Request) -> SubscriptionRequest:
             415, "unsupported-media-type", "send the subscription as Content-Type: application/json"
         )
     try:
-        body = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _invalid([FieldError(loc=[], msg="the body is not JSON")]) from None
+        body = parse_json(await request.read())
+    except JsonInputError as exc:
+        raise _invalid([FieldError(loc=[], msg=str(exc))]) from None
     if not isinstance(body, dict):
         raise _invalid([FieldError(loc=[], msg="the body must be a JSON object")])
     try:
@@ -207,10 +208,10 @@ async def list_deliveries(request: web.Request) -> web.Response:
     """The subscription's deliveries, newest first: what was sent, how often, and why it failed."""
     principal = await authorize(request, *MANAGERS)
     rt = runtime(request)
-    state = request.query.get("state")
-    if state is not None and state not in DELIVERY_STATES:
-        raise Problem(400, "invalid-query", f"state is one of {', '.join(DELIVERY_STATES)}")
-    limit = query_limit(request, DEFAULT_LIMIT, MAX_LIMIT)
+    query = QueryReader(request.query, ("state", "limit"))
+    state = query.choice("state", DELIVERY_STATES)
+    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    query.raise_if_any()
     subscription_id = request.match_info["subscription_id"]
     async with rt.pool.acquire() as connection:
         visible = await connection.fetchval(

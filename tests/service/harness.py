@@ -13,12 +13,14 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 from standardwebhooks import Webhook
 
 from config.settings import Settings, load_settings
 from service import access
 from service.app import build_app
 from service.context import Runtime
+from service.http_server import ApiRunner
 from service.processor import EventProcessor
 from service.secrets import new_webhook_secret
 from service.server import running
@@ -26,6 +28,13 @@ from service.signatures import key_from_secret, sign
 from service.testclock import settle
 
 ADMIN_TOKEN = "test-admin-token-" + "x" * 16
+
+
+class ApiTestServer(TestServer):
+    """The application behind the same runner as `sipvakt serve`, so malformed requests meet it too."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return ApiRunner(self.app, **kwargs)
 
 
 @dataclass
@@ -93,6 +102,22 @@ class Service:
             posted.append(letter["letter_id"])
         return posted
 
+    async def other_integration(self, name: str = "annat-system") -> tuple[access.IssuedSecret, str]:
+        """A further integration: its webhook secret, and an integration token of it scoped to everything."""
+        now = datetime.now(UTC)
+        async with self.runtime.pool.acquire() as connection:
+            issued = await access.create_integration(connection, self.runtime.cipher, name, now)
+            token = await access.create_token(
+                connection,
+                role="integration",
+                regions=["*"],
+                organisations=["*"],
+                integration_id=issued.integration_id,
+                label="",
+                now=now,
+            )
+        return issued, token.token
+
     async def case(self, case_id: str, token: str = ADMIN_TOKEN) -> ClientResponse:
         return await self.client.get(f"/v1/cases/{case_id}", headers={"Authorization": f"Bearer {token}"})
 
@@ -112,7 +137,7 @@ def service_settings(database_url: str, data_dir: Path, **overrides: str) -> Set
 @asynccontextmanager
 async def started(settings: Settings) -> AsyncIterator[Service]:
     async with running(settings) as (runtime, processor):
-        client = TestClient(TestServer(build_app(runtime)))
+        client = TestClient(ApiTestServer(build_app(runtime)))
         await client.start_server()
         try:
             assert settings.webhook_secret is not None

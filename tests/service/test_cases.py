@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from service import access
 from tests import samples
 from tests.service.harness import Service, service_settings, started
 
@@ -108,24 +106,12 @@ async def test_a_token_never_sees_a_case_outside_its_scope(service: Service) -> 
 
 
 async def test_an_integration_token_sees_only_its_own_cases(service: Service) -> None:
-    async with service.runtime.pool.acquire() as connection:
-        other = await access.create_integration(
-            connection, service.runtime.cipher, "annat", datetime.now(UTC)
-        )
-        mine = await access.create_token(
-            connection,
-            role="integration",
-            regions=["*"],
-            organisations=["*"],
-            integration_id=other.integration_id,
-            label="",
-            now=datetime.now(UTC),
-        )
+    other, mine_token = await service.other_integration("annat")
     await service.push(samples.case_opened("theirs-1"))
     await service.push(samples.case_opened("mine-1"), secret=other.secret)
     await service.settle()
-    assert (await service.case("mine-1", mine.token)).status == 200
-    assert (await service.case("theirs-1", mine.token)).status == 404
+    assert (await service.case("mine-1", mine_token)).status == 200
+    assert (await service.case("theirs-1", mine_token)).status == 404
 
 
 async def test_reading_needs_a_valid_token(service: Service) -> None:

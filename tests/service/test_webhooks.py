@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.effects import RecordDeviation
-from service import access, store, webhook_events
+from service import store, webhook_events
 from service.views import case_view
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
@@ -218,18 +218,8 @@ async def test_a_deviation_noticed_twice_is_sent_once(database_url: str, tmp_pat
 
 async def other_integration_token(service: Service) -> str:
     """An integration token, scoped to everything, of an integration that pushed none of the cases."""
-    async with service.runtime.pool.acquire() as connection:
-        other = await access.create_integration(connection, service.runtime.cipher, "annat", START)
-        issued = await access.create_token(
-            connection,
-            role="integration",
-            regions=["*"],
-            organisations=["*"],
-            integration_id=other.integration_id,
-            label="",
-            now=START,
-        )
-    return issued.token
+    _, token = await service.other_integration("annat")
+    return token
 
 
 async def test_a_subscription_hears_only_of_cases_its_scope_sees(database_url: str, tmp_path: Path) -> None:

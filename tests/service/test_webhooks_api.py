@@ -44,14 +44,16 @@ async def test_every_error_is_listed_at_once_without_echoing_values(service: Ser
     assert response.status == 400
     body = await problem(response)
     assert body["type"].endswith("/invalid-subscription")
+    # An unknown field is reported at the object that holds it, here the body: its name is not repeated.
     assert sorted(error["loc"] for error in body["errors"]) == [
-        ["colour"],
+        [],
         ["event_types", 1],
         ["notify_email"],
         ["url"],
     ]
     text = str(body)
     assert "secret-path" not in text and "not an address" not in text and "blue" not in text
+    assert "colour" not in text
 
 
 @pytest.mark.parametrize(
