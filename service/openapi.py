@@ -163,11 +163,11 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "OK"}},
                 },
                 "post": {
-                    "summary": "Move the test clock forward and wait for the work it makes due",
+                    "summary": "Let time pass until the given moment, each due moment on the way in turn",
                     "responses": {
-                        "200": {"description": "Moved, and everything due has been done"},
+                        "200": {"description": "Moved, and everything due has been done at its moment"},
                         "409": problem_response("The new time is before the current one"),
-                        "504": problem_response("Work due by the new time did not finish in time"),
+                        "504": problem_response("Work due at one moment did not finish in time"),
                     },
                 },
             },
