@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,7 @@ async def test_no_digest_on_weekends_or_holidays_and_the_next_working_day_gets_o
                 await move_clock(service, morning)
                 expected += working
                 assert digest_count(sink) == ({KIM: expected} if expected else {}), morning
-            dated = [mail.message["Date"].datetime for mail in digests(sink)[-3:]]
+            dated = [parsedate_to_datetime(str(mail.message["Date"])) for mail in digests(sink)[-3:]]
             assert dated == [
                 moment(f"{day}T08:00:00+01:00") for day in ("2026-12-29", "2026-12-30", "2027-01-04")
             ]
