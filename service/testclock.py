@@ -149,6 +149,7 @@ async def backlog(pool: Pool, now: datetime) -> Backlog:
         " (select count(*) from timers where state in ('scheduled', 'running') and due_at <= $1) as timers,"
         " (select count(*) from outbox where state = 'sending'"
         " or (state = 'queued' and next_attempt_at <= $1)) as messages,"
+        # A disabled subscription's deliveries wait for it to be enabled, not for the clock.
         " (select count(*) from webhook_deliveries d join webhook_subscriptions s using (subscription_id)"
         " where d.state = 'sending' or (d.state = 'pending' and d.next_attempt_at <= $1"
         " and s.disabled_at is null)) as webhooks",
