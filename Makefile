@@ -84,6 +84,7 @@ format: install-test
 bench: install-test
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/messages.py
+	$(BIN)/python bench/testclock.py
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache

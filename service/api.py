@@ -15,7 +15,7 @@ from service import access
 from service.access import Principal, Role
 from service.context import runtime
 from service.problems import DatabaseUnavailable, Problem
-from service.testclock import Backlog, ClockMovedBack, move_test_clock, settle
+from service.testclock import ClockMovedBack, ClockNotSettled, pass_time
 from service.views import case_view
 
 log = logging.getLogger(__name__)
@@ -125,28 +125,28 @@ async def post_test_clock(request: web.Request) -> web.Response:
     except ValidationError as exc:
         errors = [error.model_dump() for error in field_errors(exc)]
         raise Problem(400, "invalid-clock", 'send {"now": "<RFC 3339 time>"}', errors=errors) from None
-    # Work accepted before the move happens at the time it was accepted: an event pushed just before is
-    # applied at the old time, not at the new one.
-    before = await settle(rt.pool, await rt.clock.now(), SETTLE_TIMEOUT_SECONDS)
-    if not before.empty:
-        raise _unsettled(before, "work due before the move is still pending; the clock was not moved")
     try:
-        now = await move_test_clock(rt.pool, move.now)
+        now = await pass_time(rt.pool, move.now, SETTLE_TIMEOUT_SECONDS)
     except ClockMovedBack as exc:
         raise Problem(
             409, "clock-moved-back", "the test clock never moves back", now=_iso(exc.current)
         ) from None
-    left = await settle(rt.pool, now, SETTLE_TIMEOUT_SECONDS)
-    if not left.empty:
-        raise _unsettled(left, "work due by the new time is still pending")
+    except ClockNotSettled as exc:
+        raise _unsettled(exc) from None
     return web.json_response({"now": _iso(now)})
 
 
-def _unsettled(left: Backlog, detail: str) -> Problem:
+def _unsettled(stuck: ClockNotSettled) -> Problem:
+    if stuck.moved:
+        detail = "work due at the time the clock reached is still pending; the clock stopped there"
+    else:
+        detail = "work due before the move is still pending; the clock was not moved"
+    left = stuck.left
     return Problem(
         504,
         "clock-not-settled",
         detail,
+        now=_iso(stuck.at),
         events=left.events,
         timers=left.timers,
         messages=left.messages,

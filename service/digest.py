@@ -131,9 +131,9 @@ class DigestTimerHandler:
     async def __call__(self, connection: Connection, timer: DueTimer, now: datetime) -> None:
         day = date.fromisoformat(str(timer.payload["day"]))
         if not self.schedule.sends_on(day, now):
-            # Fired after its day (the service was down, or the test clock jumped): nothing is sent for a
-            # day that is over. The digest owed today, or on the next working day, picks up what this one
-            # would have said, since new deviations stay new until a digest lists them.
+            # Fired after its day (the service was down): nothing is sent for a day that is over. The
+            # digest owed today, or on the next working day, picks up what this one would have said,
+            # since new deviations stay new until a digest lists them.
             await arm(connection, self.schedule, self.schedule.catch_up_day(now), now)
             return
         await send(connection, day, now)

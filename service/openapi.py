@@ -182,13 +182,13 @@ def _document() -> dict[str, Any]:
                     "responses": {"200": json_response("The clock's time", CLOCK)},
                 },
                 "post": {
-                    "summary": "Move the test clock forward and wait for the work it makes due",
+                    "summary": "Let time pass until the given moment, each due moment on the way in turn",
                     "requestBody": {"required": True, "content": {"application/json": {"schema": CLOCK}}},
                     "responses": {
-                        "200": json_response("Moved, and everything due has been done", CLOCK),
+                        "200": json_response("Moved, and everything due has been done at its moment", CLOCK),
                         "400": problem_response("Not a time with offset, or one past 2100"),
                         "409": problem_response("The new time is before the current one"),
-                        "504": problem_response("Work due by the new time did not finish in time"),
+                        "504": problem_response("Work due at one moment did not finish in time"),
                     },
                 },
             },

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from config.rules import load_rulebook
 from service import digest
 from service.metrics import Metrics
 from service.periodic import PeriodicJobs
+from service.testclock import move_test_clock
 from service.timers import TimerWorker
 from tests import samples
 from tests.service.harness import Service, started
@@ -202,28 +204,46 @@ async def test_no_digest_on_weekends_or_holidays_and_the_next_working_day_gets_o
                 ],
             )
             expected = 0
-            for moment, working in (
-                ("2026-12-19T08:00:00+01:00", False),  # Saturday
-                ("2026-12-21T08:00:00+01:00", True),  # Monday
-                ("2026-12-22T08:00:00+01:00", True),
-                ("2026-12-23T08:00:00+01:00", True),
-                ("2026-12-24T08:00:00+01:00", False),  # Christmas Eve
-                ("2026-12-25T08:00:00+01:00", False),  # Christmas Day
-                ("2026-12-26T08:00:00+01:00", False),  # Boxing Day, a Saturday too
-                ("2026-12-28T08:00:00+01:00", True),
-                # The clock jumps over Tuesday and Wednesday: their digests are not sent late on New
-                # Year's Eve.
-                ("2026-12-31T08:00:00+01:00", False),
-                ("2027-01-01T08:00:00+01:00", False),  # New Year's Day
-                ("2027-01-04T08:00:00+01:00", True),  # Monday
+            for morning, working in (
+                ("2026-12-19T08:00:00+01:00", 0),  # Saturday
+                ("2026-12-21T08:00:00+01:00", 1),  # Monday
+                ("2026-12-22T08:00:00+01:00", 1),
+                ("2026-12-23T08:00:00+01:00", 1),
+                ("2026-12-24T08:00:00+01:00", 0),  # Christmas Eve
+                ("2026-12-25T08:00:00+01:00", 0),  # Christmas Day
+                ("2026-12-26T08:00:00+01:00", 0),  # Boxing Day, a Saturday too
+                ("2026-12-28T08:00:00+01:00", 1),
+                # One move over Tuesday and Wednesday is those two mornings passing: two digests.
+                ("2026-12-31T08:00:00+01:00", 2),
+                ("2027-01-01T08:00:00+01:00", 0),  # New Year's Day
+                ("2027-01-04T08:00:00+01:00", 1),  # Monday
             ):
-                await move_clock(service, moment)
+                await move_clock(service, morning)
                 expected += working
-                assert digest_count(sink) == ({KIM: expected} if expected else {}), moment
-            days = [
-                row["day"].isoformat() for row in await service.runtime.pool.fetch("select day from digests")
+                assert digest_count(sink) == ({KIM: expected} if expected else {}), morning
+            dated = [parsedate_to_datetime(str(mail.message["Date"])) for mail in digests(sink)[-3:]]
+            assert dated == [
+                moment(f"{day}T08:00:00+01:00") for day in ("2026-12-29", "2026-12-30", "2027-01-04")
             ]
-            assert days == ["2026-12-21", "2026-12-22", "2026-12-23", "2026-12-28", "2027-01-04"]
+
+            # Down from Monday morning to Thursday: Tuesday's digest is not sent late, Thursday's is sent
+            # (6 January, a Wednesday, is Epiphany).
+            await move_test_clock(service.runtime.pool, moment("2027-01-07T08:30:00+01:00"))
+            await service.settle()
+            days = [
+                row["day"].isoformat()
+                for row in await service.runtime.pool.fetch("select day from digests order by day")
+            ]
+            assert days == [
+                "2026-12-21",
+                "2026-12-22",
+                "2026-12-23",
+                "2026-12-28",
+                "2026-12-29",
+                "2026-12-30",
+                "2027-01-04",
+                "2027-01-07",
+            ]
 
 
 async def test_two_processes_on_one_database_send_each_coordinator_one_digest(

@@ -12,7 +12,7 @@ import pytest
 from tests import samples
 from tests.service.harness import Service, started
 from tests.service.mail import MailSink, mailing_settings, smtp_server
-from tests.service.scenario import happenings, move_clock, push_at, walk
+from tests.service.scenario import happenings, move_clock, push_at
 
 CASE = "blek-2026-0042"
 ESCALATED = datetime.fromisoformat("2026-12-14T08:00:00+01:00")
@@ -43,7 +43,7 @@ async def test_escalation_fired_again_records_and_sends_nothing_more(
     sink, port = sink_port
     async with started(mailing_settings(database_url, tmp_path, port)) as service:
         await open_case(service)
-        await walk(service, ESCALATED + timedelta(minutes=1))
+        await move_clock(service, ESCALATED + timedelta(minutes=1))
         before = await counts(service)
         assert before[0] == 3  # nobody answered
         mails_before = len(sink.received)
@@ -66,7 +66,7 @@ async def test_two_processes_escalate_and_remind_once(
     settings = mailing_settings(database_url, tmp_path, port)
     async with started(settings) as first, started(settings) as second:
         await open_case(first)
-        await walk(second, ESCALATED + timedelta(hours=1))
+        await move_clock(second, ESCALATED + timedelta(hours=1))
         found = [str(h) for h in await happenings(first, CASE) if not h.what.startswith("digest")]
     assert found.count("2026-12-14 08:00 reminder deviation -> kim.koordinator") == 3
     assert len([line for line in found if "deviation no_response" in line]) == 3
@@ -104,6 +104,6 @@ async def test_closing_calls_off_every_reminder_timer_and_unsent_message(
         )
         assert pending == 0
         before = await counts(service)
-        await walk(service, datetime.fromisoformat("2027-02-01T12:00:00+01:00"))
+        await move_clock(service, datetime.fromisoformat("2027-02-01T12:00:00+01:00"))
         assert await counts(service) == before
         assert (await (await service.case(CASE)).json())["deviations"] == []

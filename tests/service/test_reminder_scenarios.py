@@ -17,7 +17,7 @@ from calendars.workdays import WorkingCalendar
 from tests import samples
 from tests.service.harness import Service, started
 from tests.service.mail import MailSink, mailing_settings, smtp_server
-from tests.service.scenario import Happening, happenings, push_at, walk
+from tests.service.scenario import Happening, happenings, move_clock, push_at
 
 SURVEY_URL = "https://enkat.example.se/sip"
 COORDINATOR = "kim.koordinator"
@@ -140,7 +140,7 @@ async def test_blekinge_across_christmas(mailed: tuple[Service, MailSink]) -> No
         action_due_on="2027-02-15",
     )
     await push_at(service, held_on)
-    await walk(service, datetime.fromisoformat("2027-04-21T12:00:00+02:00"))
+    await move_clock(service, datetime.fromisoformat("2027-04-21T12:00:00+02:00"))
     found = await happenings(service, case_id)
     assert lines(found) == [
         "2026-12-18 10:00 request -> asa.oberg",
@@ -205,7 +205,7 @@ async def test_halland_urgent_over_christmas(mailed: tuple[Service, MailSink]) -
     )
     scheduled["occurred_at"] = "2026-12-22T16:45:00+01:00"
     await push_at(service, scheduled)
-    await walk(service, datetime.fromisoformat("2027-01-02T12:00:00+01:00"))
+    await move_clock(service, datetime.fromisoformat("2027-01-02T12:00:00+01:00"))
     found = await happenings(service, case_id)
     assert lines(found) == [
         # The urgent track tells the coordinator at once that the case is open.
@@ -273,7 +273,7 @@ async def test_vastra_gotaland_after_discharge(mailed: tuple[Service, MailSink])
     await push_at(service, held_on)
     done = samples.event("action.completed", case_id, occurred_at="2027-03-30T14:00:00+02:00", action_id="a1")
     await push_at(service, done)
-    await walk(service, datetime.fromisoformat("2027-04-05T12:00:00+02:00"))
+    await move_clock(service, datetime.fromisoformat("2027-04-05T12:00:00+02:00"))
     found = await happenings(service, case_id)
     assert lines(found) == [
         # Invitations were due 3 days after the discharge notice (4 March): a must, so a deviation.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from service import api
 from tests import samples
 from tests.service.harness import Service, service_settings, started
 
@@ -65,3 +67,36 @@ async def test_is_absent_without_the_setting(database_url: str, tmp_path: Path) 
     production = settings.model_copy(update={"test_clock": None})
     async with started(production) as service:
         assert (await service.client.get("/v1/test-clock")).status == 404
+
+
+async def test_a_move_stops_at_the_moment_whose_work_is_unfinished(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for body in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
+        assert (await service.push(body)).status == 202
+    await service.settle()
+    pool = service.runtime.pool
+    first_due = await pool.fetchval(
+        "select min(due_at) from timers where state = 'scheduled' and case_id = 'blek-2026-0042'"
+    )
+    monkeypatch.setattr(api, "SETTLE_TIMEOUT_SECONDS", 1.0)
+    # Holding the case's lock, as a slow transaction would: its first timer is claimed but cannot fire.
+    async with pool.acquire() as blocker:
+        await blocker.execute("select pg_advisory_lock(hashtextextended('case:' || $1, 0))", "blek-2026-0042")
+        try:
+            stuck = await service.client.post("/v1/test-clock", json={"now": "2027-01-01T09:00:00+01:00"})
+            assert stuck.status == 504
+            problem = await stuck.json()
+            assert problem["now"] == first_due.astimezone(UTC).isoformat() and problem["timers"] >= 1
+            assert (await (await service.client.get("/v1/test-clock")).json())["now"] == problem["now"]
+        finally:
+            await blocker.execute(
+                "select pg_advisory_unlock(hashtextextended('case:' || $1, 0))", "blek-2026-0042"
+            )
+    moved = await service.client.post("/v1/test-clock", json={"now": "2027-01-01T09:00:00+01:00"})
+    assert moved.status == 200
+    left = await pool.fetchval(
+        "select count(*) from timers where state in ('scheduled', 'running') and due_at <= $1",
+        datetime.fromisoformat("2027-01-01T09:00:00+01:00"),
+    )
+    assert left == 0
