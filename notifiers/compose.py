@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from calendars.addresses import web_uri
 from calendars.itip import (
     CalendarAddress,
     CalendarAttendee,
@@ -92,7 +93,7 @@ def calendar_meeting(
         summary=texts.summary,
         location=meeting.location,
         description=texts.description,
-        url=meeting.online_url,
+        url=web_uri(meeting.online_url) if meeting.online_url else None,
         # The organizer's address is the service's, so calendar replies come back to it.
         organizer=CalendarAddress(name=meeting.organizer.name, email=sender.reply_address),
         attendees=(CalendarAttendee(name=participant.name, email=participant.email),),
@@ -116,7 +117,7 @@ def meeting_message(
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
         location=meeting.location,
-        online_url=meeting.online_url,
+        online_url=web_uri(meeting.online_url) if meeting.online_url else None,
         purpose=meeting.purpose,
         questions=tuple(meeting.questions),
         organizer_name=meeting.organizer.name,
