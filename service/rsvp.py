@@ -102,8 +102,13 @@ async def answer(request: web.Request) -> web.Response:
             details=_details(found),
             status=None,
             chosen=read_choice(form.get("svar")),
-            # Shown again cleaned: a pasted line break or control character does not come back.
-            values={name: clean_line(value) for name, value in form.items()},
+            # Shown again cleaned: a pasted line break or control character does not come back, and a
+            # refused value not at all (it may hold a personnummer).
+            values={
+                name: clean_line(value)
+                for name, value in form.items()
+                if name not in {error.field for error in read}
+            },
             errors=read,
         )
         return _html(page, 400)
