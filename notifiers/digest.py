@@ -88,12 +88,15 @@ def _undelivered(invitation: DigestInvitation) -> str:
     return _invitation_line(invitation) + ", inte levererad ännu"
 
 
-def _invitation_line(invitation: DigestInvitation) -> str:
-    who = invitation.participant
+def _who(invitation: DigestInvitation) -> str:
     if invitation.organisation:
-        who += f" ({invitation.organisation})"
+        return f"{invitation.participant} ({invitation.organisation})"
+    return invitation.participant
+
+
+def _invitation_line(invitation: DigestInvitation) -> str:
     meeting = format_moment(invitation.starts_at, date_words("sv"))
-    return f"{who}: möte {meeting}, ärende {invitation.case_id}"
+    return f"{_who(invitation)}: möte {meeting}, ärende {invitation.case_id}"
 
 
 ANSWER_NAMES = {
@@ -105,10 +108,9 @@ ANSWER_NAMES = {
 
 
 def _answer(answer: DigestInvitation) -> str:
-    who = answer.participant + (f" ({answer.organisation})" if answer.organisation else "")
     meeting = format_moment(answer.starts_at, date_words("sv"))
     said = ANSWER_NAMES.get(answer.status, answer.status)
-    return f"{who} {said} till mötet {meeting}, ärende {answer.case_id}: {answer.comment}"
+    return f"{_who(answer)} {said} till mötet {meeting}, ärende {answer.case_id}: {answer.comment}"
 
 
 def _deviation(deviation: DigestDeviation) -> str:
