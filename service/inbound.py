@@ -131,6 +131,10 @@ class ReplyReceiver:
         answered = await answered_message(self.pool, mail.answered, self.sender)
         if answered is None:
             return "tnef_unmatched" if response is not None else "not_calendar"
+        if mail.automatic and answered.recipient.lower() == answered.case.coordinator.email.lower():
+            # An auto-reply to what we sent the coordinator (a forwarded reply, say) would only go back
+            # to them, and their own responder could answer it again.
+            return "auto_reply"
         now = await self.clock.now()
         digest = answer_key("mail", *mail.answered, mail.written, response)
         invitation = _open_invitation(answered, now)

@@ -79,11 +79,30 @@ class PlainMail:
     answered: tuple[str, ...]
     written: str
     tnef: bytes | None
+    automatic: bool
 
 
 def plain_mail(raw: bytes) -> PlainMail:
     message = message_from_bytes(raw[:MAX_MESSAGE_BYTES], policy=policy.compat32)
-    return PlainMail(answered=_answered(message), written=_written(message), tnef=_tnef(message))
+    return PlainMail(
+        answered=_answered(message),
+        written=_written(message),
+        tnef=_tnef(message),
+        automatic=_automatic(message),
+    )
+
+
+def _automatic(message: Message) -> bool:
+    """Sent by a program, not a person: an out-of-office or other auto-reply (RFC 3834, and the headers
+    Exchange and older responders use instead)."""
+    auto_submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (
+        auto_submitted not in ("", "no")
+        or precedence in ("auto_reply", "bulk", "junk")
+        or "X-Autoreply" in message
+        or "X-Autorespond" in message
+    )
 
 
 def _answered(message: Message) -> tuple[str, ...]:

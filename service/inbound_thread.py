@@ -24,6 +24,7 @@ class AnsweredMessage:
     case: Case
     meeting_id: str | None
     participant_id: str | None
+    recipient: str
 
 
 def _case_id_candidates(local: str) -> list[str]:
@@ -42,7 +43,7 @@ async def answered_message(
         if domain.lower() != sender.domain.lower() or len(tag) != MESSAGE_TAG_LENGTH:
             continue
         rows = await pool.fetch(
-            "select message_id, case_id, meeting_id, participant_id from outbox"
+            "select message_id, case_id, meeting_id, participant_id, recipient from outbox"
             " where case_id = any($1::text[]) and channel = 'email'",
             _case_id_candidates(named),
         )
@@ -52,5 +53,5 @@ async def answered_message(
                 async with pool.acquire() as connection:
                     case = await store.load_case(connection, row["case_id"])
                 if case is not None:
-                    return AnsweredMessage(case, row["meeting_id"], row["participant_id"])
+                    return AnsweredMessage(case, row["meeting_id"], row["participant_id"], row["recipient"])
     return None

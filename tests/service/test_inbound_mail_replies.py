@@ -290,3 +290,25 @@ async def test_an_ordinary_reply_goes_to_the_organizer_and_calendar_replies_to_t
     payload = calendar.get_payload(decode=True)
     assert isinstance(payload, bytes)
     assert f":mailto:{MAIL_FROM}".encode() in payload.replace(b"\r\n ", b"")
+
+
+async def test_an_auto_reply_to_a_forwarded_reply_goes_no_further(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    """RFC 3834 5.1: ``Auto-Submitted: auto-replied``. The coordinator's out-of-office answer to a forwarded
+    reply would only come back to them, and their responder might answer it again: it is counted, not sent."""
+    mails, _ = sink
+    invitation = invitation_to(mails, "pia.test@example.org")
+    await send_reply(
+        service, mail_fixture("plain-reply-iso8859-1.eml.tmpl", IN_REPLY_TO=invitation.message_id)
+    )
+    await service.settle()
+    [forwarded] = mails.to(COORDINATOR)
+    out_of_office = (
+        f"From: {COORDINATOR}\r\nTo: {MAIL_FROM}\r\nSubject: Frånvaro\r\nAuto-Submitted: auto-replied\r\n"
+        f"In-Reply-To: {forwarded.message_id}\r\n\r\nJag är ledig till och med måndag.\r\n"
+    ).encode()
+    await send_reply(service, out_of_office)
+    await service.settle()
+    assert mails.to(COORDINATOR) == [forwarded]
+    assert counted("auto_reply", 1) in await metrics(service)
