@@ -50,8 +50,15 @@ def proposal_notice(
     )
 
 
+_CALENDAR_ANSWERS = {"accepted": "tackar ja", "declined": "tackar nej", "tentative": "svarar kanske"}
+
+
 def forwarded_reply_notice(
-    case: Case, meeting: Meeting | None, participant: ParticipantInfo | None, written: str
+    case: Case,
+    meeting: Meeting | None,
+    participant: ParticipantInfo | None,
+    written: str,
+    calendar_answer: str | None = None,
 ) -> NoticeMessage:
     """An ordinary reply (no calendar answer in it) passed on to the case's coordinator, as written."""
     words = date_words("sv")
@@ -69,6 +76,14 @@ def forwarded_reply_notice(
             f"{sender} har svarat på ett meddelande{about} med ett vanligt e-postsvar, utan svar i "
             "kalendern. sipvakt har inte ändrat något i ärendet. Svara på det här meddelandet för att "
             "svara avsändaren.",
+            *(
+                (
+                    f"Svaret i kalendern ({_CALENDAR_ANSWERS.get(calendar_answer, calendar_answer)}) kunde "
+                    "inte registreras: mötet är inställt eller redan passerat.",
+                )
+                if calendar_answer
+                else ()
+            ),
             *(written_paragraphs or ("(Svaret innehöll ingen text.)",)),
             "Eventuella bilagor har inte skickats vidare.",
         ),
@@ -110,7 +125,11 @@ def _forwarded_reply(subject: NoticeSubject) -> NoticeMessage:
     if subject.case is None:
         raise UnknownNotice("the forwarded reply's case no longer exists")
     return forwarded_reply_notice(
-        subject.case, subject.meeting, subject.participant, str(subject.payload.get("text", ""))
+        subject.case,
+        subject.meeting,
+        subject.participant,
+        str(subject.payload.get("text", "")),
+        subject.payload.get("calendar_answer"),
     )
 
 

@@ -151,6 +151,7 @@ class ReplyReceiver:
                 mail.written,
                 digest,
                 now,
+                calendar_answer=response,
             )
         return "forwarded"
 

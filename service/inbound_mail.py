@@ -133,11 +133,8 @@ def _written(message: Message) -> str:
     """
     plain = html = None
     for part in message.walk():
-        if (
-            part.is_multipart()
-            or part.get_filename()
-            or part.get("Content-Disposition", "").startswith("attach")
-        ):
+        disposition = str(part.get("Content-Disposition", "")).strip().lower()
+        if part.is_multipart() or part.get_filename() or disposition.startswith("attachment"):
             continue
         if part.get_content_type() == "text/plain" and plain is None:
             plain = _text_of(part)

@@ -73,9 +73,11 @@ async def forward_reply(
     written: str,
     digest: str,
     now: datetime,
+    calendar_answer: str | None = None,
 ) -> None:
     """Pass what a person wrote in an ordinary reply on to the case's coordinator; `digest` identifies the
-    received message, so the same mail received twice is forwarded once."""
+    received message, so the same mail received twice is forwarded once. `calendar_answer` is an answer
+    the mail carries that cannot be recorded (an Exchange answer to a meeting that is over or cancelled)."""
     message = QueueMessage(
         key=f"{case.case_id}/{meeting_id or 'case'}/{participant_id or 'unknown'}/forwarded/{digest}",
         kind="notice",
@@ -86,6 +88,7 @@ async def forward_reply(
         payload={
             "notice": "forwarded_reply",
             "text": mask_identity_numbers(written),
+            "calendar_answer": calendar_answer,
             "reply_to_sender": True,
         },
     )

@@ -312,3 +312,22 @@ async def test_an_auto_reply_to_a_forwarded_reply_goes_no_further(
     await service.settle()
     assert mails.to(COORDINATOR) == [forwarded]
     assert counted("auto_reply", 1) in await metrics(service)
+
+
+async def test_a_tnef_answer_to_a_cancelled_meeting_is_forwarded_saying_so(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    """An Exchange answer (open-xchange TNEF2ICal mailSrc2, 'Accepted:') that arrives after the meeting was
+    cancelled cannot be recorded; the coordinator still learns of it."""
+    mails, _ = sink
+    invitation = invitation_to(mails, "tore.test@example.org")
+    await service.push(samples.event("meeting.cancelled", meeting_id="m1"))
+    await service.settle()
+    await send_reply(
+        service, tnef_mail(invitation.message_id, "IPM.Schedule.Meeting.Resp.Pos", "Jag kommer.")
+    )
+    await service.settle()
+    [forwarded] = mails.to(COORDINATOR)
+    text = forwarded.text()
+    assert "Svaret i kalendern (tackar ja) kunde inte registreras" in text and "Jag kommer." in text
+    assert counted("forwarded", 1) in await metrics(service)
