@@ -225,7 +225,7 @@ def _partstat(value: object) -> str:
 
 def _attendee_address(value: object) -> str | None:
     """The attendee's e-mail address: its ``mailto:`` value, or for a ``urn:`` value (CalendarServer,
-    RFC 6638 style) the ``EMAIL=`` parameter (RFC 7986 5.3)."""
+    RFC 6638 style) the ``EMAIL=`` parameter (RFC 7986 6.2)."""
     address = normalize_address(value)
     if address is None and "EMAIL" in _params(value):
         address = normalize_address(_params(value)["EMAIL"])
