@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from notifiers.compose import Sender, message_id, organizer_address
 from notifiers.datefmt import format_moment, format_span
-from notifiers.digest import digest_notice
+from notifiers.digest import ANSWER_NAMES, digest_notice
 from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
 from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
 from notifiers.reminder_notices import REMINDER_NOTICES
@@ -50,9 +50,6 @@ def proposal_notice(
     )
 
 
-_CALENDAR_ANSWERS = {"accepted": "tackar ja", "declined": "tackar nej", "tentative": "svarar kanske"}
-
-
 def forwarded_reply_notice(
     case: Case,
     meeting: Meeting | None,
@@ -78,7 +75,7 @@ def forwarded_reply_notice(
             "svara avsändaren.",
             *(
                 (
-                    f"Svaret i kalendern ({_CALENDAR_ANSWERS.get(calendar_answer, calendar_answer)}) kunde "
+                    f"Svaret i kalendern ({ANSWER_NAMES.get(calendar_answer, calendar_answer)}) kunde "
                     "inte registreras: mötet är inställt eller redan passerat.",
                 )
                 if calendar_answer
