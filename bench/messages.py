@@ -27,7 +27,9 @@ from scheduler.case import Case, ContactInfo, Invitation, Meeting, ParticipantIn
 from service.reply_tokens import Invitee, ReplyTokens
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-SENDER = Sender("sipvakt@sipvakt.example.se", "sipvakt@sipvakt.example.se", "sipvakt.example.se")
+SENDER = Sender(
+    "sipvakt@sipvakt.example.se", "sipvakt@sipvakt.example.se", "sipvakt.example.se", b"bench message key"
+)
 
 
 @dataclass

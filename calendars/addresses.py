@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 from calendars.clean_text import clean_line
 
 # Deliberately narrower than RFC 5322: an address we write into a calendar or a header must never need
@@ -50,3 +52,13 @@ def require_web_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or clean_line(url) != url or " " in url:
         raise ValueError(f"not an http(s) URL: {url!r}")
     return url
+
+
+def web_uri(url: str) -> str:
+    """An http(s) link as a valid URI (RFC 3986), for a calendar's URL property and a message's link.
+
+    A meeting link may come with non-ASCII letters (``https://möte.region.se/rum/å``): the host is written
+    in IDNA (punycode) and the path, query and fragment percent-encoded as UTF-8; what is already encoded
+    stays as it is. yarl does this the way browsers do.
+    """
+    return str(URL(require_web_url(url)))

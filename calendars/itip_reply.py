@@ -27,7 +27,8 @@ from calendars.stockholm import STOCKHOLM
 # A reply is a few kilobytes; anything this large is not one, and parsing it would only cost time.
 MAX_CALENDAR_BYTES = 1_000_000
 
-_REPLY_METHODS = ("REPLY", "COUNTER")
+# REFRESH (RFC 5546 3.2.6) answers nothing: the attendee asks for the current version of the event.
+_REPLY_METHODS = ("REPLY", "COUNTER", "REFRESH")
 _APPLE_PROPOSAL = "TO-ALL-PROPOSED-NEW-TIME"
 _APPLE_COMMENT = "X-CALENDARSERVER-PRIVATE-COMMENT"
 _TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
@@ -81,7 +82,7 @@ class AttendeeReply:
 class ParsedCalendarMessage:
     """A usable reply. ``sequence`` is ``None`` when the client left it out (Outlook does)."""
 
-    method: Literal["REPLY", "COUNTER"]
+    method: Literal["REPLY", "COUNTER", "REFRESH"]
     uid: str
     recurrence_id: datetime | date | None
     sequence: int | None
@@ -100,7 +101,7 @@ ParseResult = ParsedCalendarMessage | IgnoredCalendarMessage
 
 
 def parse_reply(data: bytes | str, mime_method: str | None = None) -> ParseResult:
-    """Read a calendar REPLY or COUNTER from the body of a ``text/calendar`` part.
+    """Read a calendar REPLY, COUNTER or REFRESH from the body of a ``text/calendar`` part.
 
     ``mime_method`` is the part's ``method=`` parameter; the METHOD inside the body wins when both exist.
     Never raises: anything unusable becomes an :class:`IgnoredCalendarMessage`.
@@ -149,7 +150,8 @@ def _parse(data: bytes | str, mime_method: str | None) -> ParseResult:
     if method not in _REPLY_METHODS:
         return IgnoredCalendarMessage(IgnoreReason.NOT_A_REPLY, _short(f"METHOD:{method}"))
 
-    uids = {clean_line(str(event.get("UID", ""))) for event in events}
+    # sabre/vobject's test data writes UID twice in one VEVENT; the same value twice is still one UID.
+    uids = {clean_line(str(uid)) for event in events for uid in _property_list(event, "UID") or [""]}
     if "" in uids:
         return IgnoredCalendarMessage(IgnoreReason.NO_UID, "VEVENT without UID")
     if len(uids) > 1:
@@ -164,7 +166,7 @@ def _parse(data: bytes | str, mime_method: str | None) -> ParseResult:
         warnings.append("TZID without VTIMEZONE: " + ", ".join(missing))
 
     return ParsedCalendarMessage(
-        method="COUNTER" if method == "COUNTER" else "REPLY",
+        method="COUNTER" if method == "COUNTER" else "REFRESH" if method == "REFRESH" else "REPLY",
         uid=uids.pop(),
         recurrence_id=_recurrence_id(event, warnings),
         sequence=_sequence(event, warnings),
@@ -221,6 +223,15 @@ def _partstat(value: object) -> str:
     return str(_params(value).get("PARTSTAT", "NEEDS-ACTION")).strip().upper() or "NEEDS-ACTION"
 
 
+def _attendee_address(value: object) -> str | None:
+    """The attendee's e-mail address: its ``mailto:`` value, or for a ``urn:`` value (CalendarServer,
+    RFC 6638 style) the ``EMAIL=`` parameter (RFC 7986 6.2)."""
+    address = normalize_address(value)
+    if address is None and "EMAIL" in _params(value):
+        address = normalize_address(_params(value)["EMAIL"])
+    return address
+
+
 def _address_list(param: object) -> tuple[str, ...]:
     """DELEGATED-TO/-FROM come back from icalendar as a str for one value and a list for several."""
     if param is None:
@@ -251,7 +262,7 @@ def _attendees(event: Component, method: str, warnings: list[str]) -> tuple[Atte
     answering = [value for value in raw if _partstat(value) != "NEEDS-ACTION"]
     replies: list[AttendeeReply] = []
     for value in raw:
-        address = normalize_address(value)
+        address = _attendee_address(value)
         if address is None:
             warnings.append(_short(f"ATTENDEE without an e-mail address ignored: {value}"))
             continue

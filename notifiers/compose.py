@@ -5,10 +5,14 @@ person's name or identity number."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from calendars.addresses import web_uri
 from calendars.itip import (
     CalendarAddress,
     CalendarAttendee,
@@ -41,11 +45,13 @@ _MESSAGE_KINDS = {
 
 @dataclass(frozen=True)
 class Sender:
-    """Who the service sends as: From, and the address calendar replies must reach."""
+    """Who the service sends as: From, the address calendar replies must reach, and the key that makes
+    each Message-ID unguessable (a reply's In-Reply-To names the message it answers, see `message_id`)."""
 
     mail_from: str
     reply_address: str
     domain: str
+    message_key: bytes
 
 
 def meeting_uid(case: Case, meeting: Meeting, domain: str) -> str:
@@ -53,10 +59,23 @@ def meeting_uid(case: Case, meeting: Meeting, domain: str) -> str:
     return f"{case.case_id}.{meeting.meeting_id}@{domain}"
 
 
-def message_id(key: str, domain: str) -> str:
-    """A stable Message-ID per message (meeting, recipient, kind, sequence): a resend is the same message."""
+# 16 base32 characters: 80 bits, so that nobody can name one of our messages without having received it.
+MESSAGE_TAG_LENGTH = 16
+
+
+def message_tag(key: str, message_key: bytes) -> str:
+    digest = hmac.new(message_key, b"message-id\x1f" + key.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:MESSAGE_TAG_LENGTH]
+
+
+def message_id(key: str, sender: Sender) -> str:
+    """A stable Message-ID per message (meeting, recipient, kind, sequence): a resend is the same message.
+
+    It ends in a keyed tag of the outbox key, so a reply whose In-Reply-To or References names it
+    identifies the message it answers, and thereby the invitation, without anyone being able to forge it.
+    """
     safe = "".join(char if char.isalnum() or char in ".-_" else "." for char in key)
-    return f"<{safe}@{domain}>"
+    return f"<{safe}.{message_tag(key, sender.message_key)}@{sender.domain}>"
 
 
 def calendar_meeting(
@@ -74,7 +93,7 @@ def calendar_meeting(
         summary=texts.summary,
         location=meeting.location,
         description=texts.description,
-        url=meeting.online_url,
+        url=web_uri(meeting.online_url) if meeting.online_url else None,
         # The organizer's address is the service's, so calendar replies come back to it.
         organizer=CalendarAddress(name=meeting.organizer.name, email=sender.reply_address),
         attendees=(CalendarAttendee(name=participant.name, email=participant.email),),
@@ -98,13 +117,17 @@ def meeting_message(
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
         location=meeting.location,
-        online_url=meeting.online_url,
+        online_url=web_uri(meeting.online_url) if meeting.online_url else None,
         purpose=meeting.purpose,
         questions=tuple(meeting.questions),
         organizer_name=meeting.organizer.name,
         organizer_organisation=meeting.organizer.organisation,
         reply_links=reply_links,
     )
+
+
+def organizer_address(meeting: Meeting) -> MailAddress:
+    return MailAddress(name=meeting.organizer.name, email=meeting.organizer.email)
 
 
 def meeting_email(
@@ -126,9 +149,10 @@ def meeting_email(
     envelope = Envelope(
         sender=MailAddress(name="sipvakt", email=sender.mail_from),
         recipient=MailAddress(name=participant.name, email=participant.email),
-        message_id=message_id(key, sender.domain),
+        message_id=message_id(key, sender),
         date=now,
-        reply_to=MailAddress(name=meeting.organizer.name, email=sender.reply_address),
+        # A person who presses "Reply" reaches the organizer; calendar replies go to ORGANIZER, our own.
+        reply_to=organizer_address(meeting),
     )
     content = render_meeting_message(
         meeting_message(case, meeting, kind, reply_links, participant=participant)

@@ -1,5 +1,6 @@
 """The words of a coordinator's daily digest, in Swedish: a headline with the day, then three headed lists
-(deadlines this coming week, unanswered invitations, invitations not delivered, new deviations).
+(deadlines this coming week, unanswered invitations, invitations not delivered, new deviations) and, when
+there are any, the answers that came with a comment.
 
 Everything comes from the outbox row's payload (`scheduler.digest.Digest`), which was written when the
 digest ran: a digest reports the morning it was made, not the moment the mail server took it. A list with
@@ -61,6 +62,11 @@ def digest_notice(digest: Digest) -> NoticeMessage:
                 tuple(_deviation(deviation) for deviation in digest.deviations),
                 "Inga nya avvikelser sedan förra sammanställningen.",
             ),
+            *(
+                (NoticeSection("Svar med kommentar", tuple(_answer(answer) for answer in digest.answers)),)
+                if digest.answers
+                else ()
+            ),
         ),
     )
 
@@ -82,12 +88,29 @@ def _undelivered(invitation: DigestInvitation) -> str:
     return _invitation_line(invitation) + ", inte levererad ännu"
 
 
-def _invitation_line(invitation: DigestInvitation) -> str:
-    who = invitation.participant
+def _who(invitation: DigestInvitation) -> str:
     if invitation.organisation:
-        who += f" ({invitation.organisation})"
+        return f"{invitation.participant} ({invitation.organisation})"
+    return invitation.participant
+
+
+def _invitation_line(invitation: DigestInvitation) -> str:
     meeting = format_moment(invitation.starts_at, date_words("sv"))
-    return f"{who}: möte {meeting}, ärende {invitation.case_id}"
+    return f"{_who(invitation)}: möte {meeting}, ärende {invitation.case_id}"
+
+
+ANSWER_NAMES = {
+    "accepted": "tackar ja",
+    "declined": "tackar nej",
+    "tentative": "svarar kanske",
+    "delegated": "skickar ersättare",
+}
+
+
+def _answer(answer: DigestInvitation) -> str:
+    meeting = format_moment(answer.starts_at, date_words("sv"))
+    said = ANSWER_NAMES.get(answer.status, answer.status)
+    return f"{_who(answer)} {said} till mötet {meeting}, ärende {answer.case_id}: {answer.comment}"
 
 
 def _deviation(deviation: DigestDeviation) -> str:

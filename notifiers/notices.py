@@ -14,9 +14,9 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from notifiers.compose import Sender, message_id
+from notifiers.compose import Sender, message_id, organizer_address
 from notifiers.datefmt import format_moment, format_span
-from notifiers.digest import digest_notice
+from notifiers.digest import ANSWER_NAMES, digest_notice
 from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
 from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
 from notifiers.reminder_notices import REMINDER_NOTICES
@@ -27,7 +27,12 @@ from scheduler.digest import Digest
 
 
 def proposal_notice(
-    case: Case, meeting: Meeting, participant: ParticipantInfo, starts_at: datetime, ends_at: datetime | None
+    case: Case,
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    comment: str | None = None,
 ) -> NoticeMessage:
     words = date_words("sv")
     proposed = format_span(starts_at, ends_at, words) if ends_at else format_moment(starts_at, words)
@@ -38,8 +43,46 @@ def proposal_notice(
             f"{who(participant)} föreslår en annan tid för SIP-mötet "
             f"{format_span(meeting.starts_at, meeting.ends_at, words)}.",
             f"Föreslagen tid: {proposed}.",
+            *((f"Kommentar: {comment}",) if comment else ()),
             "Mötet är inte flyttat. Ska tiden ändras, gör det i ärendesystemet: då får alla en uppdaterad "
             "kallelse.",
+        ),
+    )
+
+
+def forwarded_reply_notice(
+    case: Case,
+    meeting: Meeting | None,
+    participant: ParticipantInfo | None,
+    written: str,
+    calendar_answer: str | None = None,
+) -> NoticeMessage:
+    """An ordinary reply (no calendar answer in it) passed on to the case's coordinator, as written."""
+    words = date_words("sv")
+    sender = who(participant) if participant is not None else "En mottagare av ett meddelande i ärendet"
+    about = f" om SIP-mötet {format_span(meeting.starts_at, meeting.ends_at, words)}" if meeting else ""
+    written_paragraphs = tuple(
+        " ".join(line.strip() for line in block.splitlines() if line.strip())
+        for block in written.split("\n\n")
+        if block.strip()
+    )
+    return NoticeMessage(
+        case_reference=case.case_id,
+        headline="Svar på meddelande från sipvakt",
+        paragraphs=(
+            f"{sender} har svarat på ett meddelande{about} med ett vanligt e-postsvar, utan svar i "
+            "kalendern. sipvakt har inte ändrat något i ärendet. Svara på det här meddelandet för att "
+            "svara avsändaren.",
+            *(
+                (
+                    f"Svaret i kalendern ({ANSWER_NAMES.get(calendar_answer, calendar_answer)}) kunde "
+                    "inte registreras: mötet är inställt eller redan passerat.",
+                )
+                if calendar_answer
+                else ()
+            ),
+            *(written_paragraphs or ("(Svaret innehöll ingen text.)",)),
+            "Eventuella bilagor har inte skickats vidare.",
         ),
     )
 
@@ -71,6 +114,19 @@ def _proposal(subject: NoticeSubject) -> NoticeMessage:
         participant,
         datetime.fromisoformat(subject.payload["starts_at"]),
         datetime.fromisoformat(ends_at) if ends_at else None,
+        subject.payload.get("comment"),
+    )
+
+
+def _forwarded_reply(subject: NoticeSubject) -> NoticeMessage:
+    if subject.case is None:
+        raise UnknownNotice("the forwarded reply's case no longer exists")
+    return forwarded_reply_notice(
+        subject.case,
+        subject.meeting,
+        subject.participant,
+        str(subject.payload.get("text", "")),
+        subject.payload.get("calendar_answer"),
     )
 
 
@@ -103,6 +159,7 @@ def _webhook_disabled(subject: NoticeSubject) -> NoticeMessage:
 NOTICES: dict[str, NoticeBuilder] = {
     "proposal": _proposal,
     "undeliverable": _undeliverable,
+    "forwarded_reply": _forwarded_reply,
     "webhook_disabled": _webhook_disabled,
     **REMINDER_NOTICES,
 }
@@ -130,12 +187,34 @@ def build_notice(subject: NoticeSubject) -> NoticeMessage:
     return builder(subject)
 
 
-def notice_email(notice: NoticeMessage, recipient: str, key: str, sender: Sender, now: datetime) -> bytes:
+def notice_reply_to(subject: NoticeSubject) -> MailAddress | None:
+    """Who an ordinary reply to a notice reaches: the participant a forwarded message came from (so the
+    coordinator answers them directly), else the meeting's organizer; none for notices about no meeting."""
+    if (
+        subject.participant is not None
+        and subject.participant.email
+        and subject.payload.get("reply_to_sender")
+    ):
+        return MailAddress(name=subject.participant.name, email=subject.participant.email)
+    if subject.meeting is not None:
+        return organizer_address(subject.meeting)
+    return None
+
+
+def notice_email(
+    notice: NoticeMessage,
+    recipient: str,
+    key: str,
+    sender: Sender,
+    now: datetime,
+    reply_to: MailAddress | None = None,
+) -> bytes:
     """The notice as e-mail bytes under the outbox row's stable Message-ID."""
     envelope = Envelope(
         sender=MailAddress(name="sipvakt", email=sender.mail_from),
         recipient=MailAddress(name="", email=recipient),
-        message_id=message_id(key, sender.domain),
+        message_id=message_id(key, sender),
         date=now,
+        reply_to=reply_to,
     )
     return to_bytes(build_plain_email(envelope, render_notice(notice)))

@@ -1,9 +1,10 @@
 """The coordinators' daily digest, as pure functions: on which days it goes out, and what each one lists.
 
-Once every working day each coordinator of open cases gets one message with four lists: the pending
+Once every working day each coordinator of open cases gets one message with up to five lists: the pending
 deadlines of their cases due from today through a week ahead, the invitations to their upcoming meetings
 that nobody has answered, those that have not reached their participant (still waiting for the mail server
-or the post, or failed for good), and the deviations recorded since the previous digest. A coordinator with
+or the post, or failed for good), the deviations recorded since the previous digest, and the answers to
+upcoming meetings that came with a comment (a decline's reason), when there are any. A coordinator with
 nothing on any list gets nothing that day.
 
 The lists carry case references, dates, rule names and the names of the participants a coordinator
@@ -52,6 +53,8 @@ class DigestInvitation(_Item):
     participant: str
     organisation: str | None
     status: str
+    # What the participant wrote with their answer (a decline's reason, say); only in `answers`.
+    comment: str | None = None
 
 
 class DigestDeviation(_Item):
@@ -68,10 +71,11 @@ class Digest(_Item):
     invitations: tuple[DigestInvitation, ...] = ()
     undelivered: tuple[DigestInvitation, ...] = ()
     deviations: tuple[DigestDeviation, ...] = ()
+    answers: tuple[DigestInvitation, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.deadlines or self.invitations or self.undelivered or self.deviations)
+        return not (self.deadlines or self.invitations or self.undelivered or self.deviations or self.answers)
 
     def payload(self) -> dict[str, Any]:
         """The outbox payload: the notice's name and the lists as JSON."""
@@ -110,6 +114,7 @@ def collect(
     deadlines: dict[str, list[DigestDeadline]] = {}
     invitations: dict[str, list[DigestInvitation]] = {}
     undelivered: dict[str, list[DigestInvitation]] = {}
+    answers: dict[str, list[DigestInvitation]] = {}
     found: dict[str, list[DigestDeviation]] = {}
     coordinator: dict[str, str] = {}
     for case in cases:
@@ -131,22 +136,23 @@ def collect(
                 participant = meeting.participants.get(invitation.participant_id)
                 if participant is None:
                     continue
-                if invitation.status in UNANSWERED:
-                    listed = invitations
-                elif invitation.status in NOT_DELIVERED:
-                    listed = undelivered
-                else:
-                    continue
-                listed.setdefault(address, []).append(
-                    DigestInvitation(
-                        case_id=case.case_id,
-                        meeting_id=meeting.meeting_id,
-                        starts_at=meeting.starts_at,
-                        participant=participant.name,
-                        organisation=participant.organisation,
-                        status=invitation.status,
-                    )
+                item = DigestInvitation(
+                    case_id=case.case_id,
+                    meeting_id=meeting.meeting_id,
+                    starts_at=meeting.starts_at,
+                    participant=participant.name,
+                    organisation=participant.organisation,
+                    status=invitation.status,
                 )
+                if invitation.status in UNANSWERED:
+                    invitations.setdefault(address, []).append(item)
+                elif invitation.status in NOT_DELIVERED:
+                    undelivered.setdefault(address, []).append(item)
+                elif invitation.comment:
+                    # Until the meeting, so that a reason given the day before is not missed.
+                    answers.setdefault(address, []).append(
+                        item.model_copy(update={"comment": invitation.comment})
+                    )
     for deviation in deviations:
         owner = coordinator.get(deviation.case_id)
         if owner is not None:
@@ -165,6 +171,7 @@ def collect(
             deviations=tuple(
                 sorted(found.get(address, []), key=lambda d: (d.detected_at, d.case_id, d.kind))
             ),
+            answers=_by_meeting(answers.get(address, [])),
         )
         if not digest.empty:
             digests[address] = digest

@@ -114,3 +114,14 @@ def _real_date(year: int, month: int, day: int) -> bool:
     except ValueError:
         return False
     return True
+
+
+IDENTITY_NUMBER_MASK = "[personnummer borttaget]"
+
+
+def mask_identity_numbers(text: str) -> str:
+    """The text with every personnummer or samordningsnummer that `contains_identity_number` finds in it
+    replaced by a mask: for text a person wrote that the service passes on (a forwarded reply)."""
+    return _IN_TEXT.sub(
+        lambda match: IDENTITY_NUMBER_MASK if _is_identity_number(match.group()) else match.group(), text
+    )

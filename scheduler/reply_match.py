@@ -91,13 +91,30 @@ def calendar_answers(meeting: Meeting, reply: ParsedCalendarMessage) -> list[Ans
     return Unmatched.NO_ANSWER if invited_anyone else Unmatched.NOT_INVITED
 
 
+def refresh_participants(meeting: Meeting, reply: ParsedCalendarMessage) -> list[str] | Unmatched:
+    """The invited participants whose REFRESH (RFC 5546 3.2.6) asks for the meeting as it stands now."""
+    if meeting.status != "scheduled":
+        return Unmatched.MEETING_CLOSED
+    addresses = {attendee.address for attendee in reply.attendees}
+    asking = [
+        participant.participant_id
+        for participant in meeting.participants.values()
+        if participant.email
+        and participant.email.lower() in addresses
+        and participant.participant_id in meeting.invitations
+    ]
+    return asking or Unmatched.NOT_INVITED
+
+
 def _answer(
     meeting: Meeting,
     participant_id: str,
     attendee: AttendeeReply,
-    method: Literal["REPLY", "COUNTER"],
+    method: Literal["REPLY", "COUNTER", "REFRESH"],
     names: dict[str, str | None],
 ) -> Answer | None:
+    if method == "REFRESH":
+        return None
     response = _PARTSTATS.get(attendee.partstat)
     delegate = None
     if response == "delegated":

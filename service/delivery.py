@@ -27,7 +27,7 @@ from typing import Any
 from notifiers.compose import Sender, meeting_email, meeting_letter
 from notifiers.mailbox import UnsendableAddress, wire_address
 from notifiers.notice_subject import NoticeSubject, UnknownNotice
-from notifiers.notices import build_notice, notice_email
+from notifiers.notices import build_notice, notice_email, notice_reply_to
 from notifiers.transport import PermanentFailure, TemporaryFailure, Transport
 from scheduler.case import Case, Meeting
 from scheduler.clock import Clock
@@ -290,7 +290,11 @@ class DeliveryWorker:
         except UnknownNotice as exc:
             raise PermanentFailure(str(exc)) from None
         recipient = _wire(row["recipient"])
-        message = _written(lambda: notice_email(notice, recipient, row["message_id"], self.sender, now))
+        message = _written(
+            lambda: notice_email(
+                notice, recipient, row["message_id"], self.sender, now, notice_reply_to(subject)
+            )
+        )
         await self.transport.send(self.sender.mail_from, recipient, message, row["message_id"])
 
     async def _reply_token(

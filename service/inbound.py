@@ -1,7 +1,10 @@
 """The inbound SMTP receiver for calendar replies (aiosmtpd, on SIPVAKT_INBOUND_SMTP_PORT).
 
 Every well-formed message is accepted (250), even one that is ignored: a bounce would only confuse the
-participant's client. What cannot be used is logged and counted, never stored. Only when the database
+participant's client. A calendar REPLY or COUNTER becomes answers, a REFRESH gets the current REQUEST
+back; a message without a calendar that answers one of our messages is forwarded to the case's
+coordinator (or, for an Exchange TNEF meeting answer, recorded). What cannot be used is logged and
+counted under its outcome, never stored. Only when the database
 cannot take an answer does the receiver answer 451, so that the sending server tries again later.
 """
 
@@ -10,20 +13,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
 from calendars.itip_reply import IgnoredCalendarMessage, ParsedCalendarMessage, parse_reply
+from calendars.tnef import meeting_response
+from notifiers.compose import Sender
 from scheduler.case import Case, Meeting
 from scheduler.clock import Clock
-from scheduler.reply_match import Answer, Unmatched, answer_key, calendar_answers, uid_candidates
+from scheduler.reply_match import (
+    Answer,
+    Unmatched,
+    answer_key,
+    calendar_answers,
+    refresh_participants,
+    uid_candidates,
+)
 from service.database import Pool
-from service.inbound_mail import MAX_MESSAGE_BYTES, calendar_part
+from service.inbound_mail import MAX_MESSAGE_BYTES, calendar_part, plain_mail
+from service.inbound_thread import AnsweredMessage, answered_message
 from service.metrics import Metrics
-from service.responses import forward_proposal, record_answer
+from service.responses import forward_proposal, forward_reply, record_answer, resend_request
 
 log = logging.getLogger(__name__)
+# Outcomes of a message that did what its sender meant; every other outcome is logged as a warning.
+HANDLED = frozenset({"recorded", "duplicate", "refreshed", "forwarded"})
 
 
 @dataclass
@@ -33,19 +49,19 @@ class ReplyReceiver:
     pool: Pool
     clock: Clock
     metrics: Metrics
-    uid_domain: str
+    sender: Sender
 
     async def receive(self, raw: bytes) -> str:
         outcome = await self._receive(raw)
         self.metrics.replies.labels("smtp", outcome).inc()
-        level = logging.INFO if outcome in ("recorded", "duplicate") else logging.WARNING
-        log.log(level, "calendar reply", extra={"outcome": outcome})
+        level = logging.INFO if outcome in HANDLED else logging.WARNING
+        log.log(level, f"inbound reply: {outcome}", extra={"outcome": outcome})
         return outcome
 
     async def _receive(self, raw: bytes) -> str:
         part = calendar_part(raw)
         if part is None:
-            return "not_calendar"
+            return await self._without_calendar(raw)
         reply = parse_reply(part.body, part.mime_method)
         if isinstance(reply, IgnoredCalendarMessage):
             return reply.reason.value
@@ -53,13 +69,15 @@ class ReplyReceiver:
         if found is None:
             return Unmatched.UNKNOWN_UID.value
         case, meeting = found
+        if reply.method == "REFRESH":
+            return await self._refresh(case, meeting, reply)
         answers = calendar_answers(meeting, reply)
         if isinstance(answers, Unmatched):
             return answers.value
         return await self._record(case, reply, answers)
 
     async def _meeting(self, uid: str) -> tuple[Case, Meeting] | None:
-        candidates = uid_candidates(uid, self.uid_domain)
+        candidates = uid_candidates(uid, self.sender.domain)
         if not candidates:
             return None
         rows = await self.pool.fetch(
@@ -93,6 +111,61 @@ class ReplyReceiver:
                 if answer.proposed is not None:
                     await forward_proposal(connection, case, answer, webhook_id, now)
         return "recorded" if recorded else "duplicate"
+
+    async def _refresh(self, case: Case, meeting: Meeting, reply: ParsedCalendarMessage) -> str:
+        asking = refresh_participants(meeting, reply)
+        if isinstance(asking, Unmatched):
+            return asking.value
+        now = await self.clock.now()
+        stamp = reply.dtstamp.isoformat() if reply.dtstamp else ""
+        async with self.pool.acquire() as connection, connection.transaction():
+            for participant_id in asking:
+                digest = answer_key("refresh", reply.uid, participant_id, stamp)
+                await resend_request(connection, case, meeting, participant_id, digest, now)
+        return "refreshed"
+
+    async def _without_calendar(self, raw: bytes) -> str:
+        """An ordinary reply, or Exchange's TNEF-only answer: found through the message it answers."""
+        mail = plain_mail(raw)
+        response = meeting_response(mail.tnef) if mail.tnef is not None else None
+        answered = await answered_message(self.pool, mail.answered, self.sender)
+        if answered is None:
+            return "tnef_unmatched" if response is not None else "not_calendar"
+        if mail.automatic and answered.recipient.lower() == answered.case.coordinator.email.lower():
+            # An auto-reply to what we sent the coordinator (a forwarded reply, say) would only go back
+            # to them, and their own responder could answer it again.
+            return "auto_reply"
+        now = await self.clock.now()
+        digest = answer_key("mail", *mail.answered, mail.written, response)
+        invitation = _open_invitation(answered, now)
+        async with self.pool.acquire() as connection, connection.transaction():
+            if response is not None and invitation is not None:
+                answer = Answer(invitation[0], invitation[1], response, comment=mail.written or None)
+                intake = await record_answer(connection, answered.case, answer, digest, now)
+                return "recorded" if intake.status == "accepted" else "duplicate"
+            await forward_reply(
+                connection,
+                answered.case,
+                answered.meeting_id,
+                answered.participant_id,
+                mail.written,
+                digest,
+                now,
+                calendar_answer=response,
+            )
+        return "forwarded"
+
+
+def _open_invitation(answered: AnsweredMessage, now: datetime) -> tuple[str, str] | None:
+    """(meeting id, participant id) when the message answered is about an invitation still open."""
+    if answered.meeting_id is None or answered.participant_id is None:
+        return None
+    meeting = answered.case.meetings.get(answered.meeting_id)
+    if meeting is None or meeting.status != "scheduled" or answered.participant_id not in meeting.invitations:
+        return None
+    if answered.case.status != "open" or now >= meeting.ends_at:
+        return None
+    return answered.meeting_id, answered.participant_id
 
 
 class _Handler:

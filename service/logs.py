@@ -32,6 +32,7 @@ SAFE_EXTRA = {
     "attempt",
     "url",
     "count",
+    "outcome",
 }
 
 

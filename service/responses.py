@@ -11,13 +11,16 @@ import json
 import logging
 from datetime import datetime
 
-from scheduler.case import Case
+from scheduler.case import Case, Meeting
 from scheduler.effects import QueueMessage
 from scheduler.events import parse_event
+from scheduler.identity import mask_identity_numbers
 from scheduler.reply_match import Answer, responded_event
 from service import store
 
 log = logging.getLogger(__name__)
+# The longest comment a notice repeats; the event keeps up to 4000 characters.
+COMMENT_CHARS = 2000
 
 
 async def record_answer(
@@ -56,7 +59,63 @@ async def forward_proposal(
             "notice": "proposal",
             "starts_at": proposed.starts_at.isoformat(),
             "ends_at": proposed.ends_at.isoformat() if proposed.ends_at else None,
+            "comment": answer.comment[:COMMENT_CHARS] if answer.comment else None,
         },
     )
+    await _queue(connection, case, message, now)
+
+
+async def forward_reply(
+    connection: store.Connection,
+    case: Case,
+    meeting_id: str | None,
+    participant_id: str | None,
+    written: str,
+    digest: str,
+    now: datetime,
+    calendar_answer: str | None = None,
+) -> None:
+    """Pass what a person wrote in an ordinary reply on to the case's coordinator; `digest` identifies the
+    received message, so the same mail received twice is forwarded once. `calendar_answer` is an answer
+    the mail carries that cannot be recorded (an Exchange answer to a meeting that is over or cancelled)."""
+    message = QueueMessage(
+        key=f"{case.case_id}/{meeting_id or 'case'}/{participant_id or 'unknown'}/forwarded/{digest}",
+        kind="notice",
+        channel="email",
+        meeting_id=meeting_id,
+        participant_id=participant_id,
+        recipient=case.coordinator.email,
+        payload={
+            "notice": "forwarded_reply",
+            "text": mask_identity_numbers(written),
+            "calendar_answer": calendar_answer,
+            "reply_to_sender": True,
+        },
+    )
+    await _queue(connection, case, message, now)
+
+
+async def resend_request(
+    connection: store.Connection,
+    case: Case,
+    meeting: Meeting,
+    participant_id: str,
+    digest: str,
+    now: datetime,
+) -> None:
+    """Answer an attendee's REFRESH (RFC 5546 3.2.6) with the meeting as it stands, to them alone."""
+    message = QueueMessage(
+        key=f"{case.case_id}/{meeting.meeting_id}/{participant_id}/refresh/{meeting.sequence}/{digest}",
+        kind="request",
+        channel="email",
+        meeting_id=meeting.meeting_id,
+        participant_id=participant_id,
+        recipient=meeting.participants[participant_id].email or "",
+        payload={"sequence": meeting.sequence},
+    )
+    await _queue(connection, case, message, now)
+
+
+async def _queue(connection: store.Connection, case: Case, message: QueueMessage, now: datetime) -> None:
     await store.queue_message(connection, case.case_id, message, now)
     await connection.execute("select pg_notify($1, '')", store.OUTBOX_CHANNEL)

@@ -14,7 +14,7 @@ from aiohttp import web
 from calendars.clean_text import clean_line
 from notifiers.compose import meeting_message
 from notifiers.templates import meeting_texts
-from scheduler.case import Case, Meeting
+from scheduler.case import Case, Invitation, Meeting
 from scheduler.reply_match import Answer, answer_key
 from service import store
 from service.context import Runtime, runtime
@@ -102,8 +102,13 @@ async def answer(request: web.Request) -> web.Response:
             details=_details(found),
             status=None,
             chosen=read_choice(form.get("svar")),
-            # Shown again cleaned: a pasted line break or control character does not come back.
-            values={name: clean_line(value) for name, value in form.items()},
+            # Shown again cleaned: a pasted line break or control character does not come back, and a
+            # refused value not at all (it may hold a personnummer).
+            values={
+                name: clean_line(value)
+                for name, value in form.items()
+                if name not in {error.field for error in read}
+            },
             errors=read,
         )
         return _html(page, 400)
@@ -120,9 +125,12 @@ async def _record(rt: Runtime, found: Found, read: PageAnswer) -> str:
         participant_id=invitee.participant_id,
         response=read.response,
         delegate=read.delegate,
+        comment=read.reason,
     )
     delegate = read.delegate
     current = found.meeting.invitations[invitee.participant_id]
+    if _already_given(found.meeting, current, read):
+        return "duplicate"
     # The answer as it stands is part of the key: a double submit is one answer, while changing one's
     # mind back to an earlier answer is a new one.
     webhook_id = answer_key(
@@ -137,11 +145,22 @@ async def _record(rt: Runtime, found: Found, read: PageAnswer) -> str:
         delegate.name if delegate else "",
         delegate.email.lower() if delegate else "",
         delegate.organisation if delegate else "",
+        read.reason or "",
     )
     now = await rt.clock.now()
     async with rt.pool.acquire() as connection, connection.transaction():
         intake = await record_answer(connection, found.case, reply, webhook_id, now)
     return "recorded" if intake.status == "accepted" else "duplicate"
+
+
+def _already_given(meeting: Meeting, current: Invitation, read: PageAnswer) -> bool:
+    """The invitation already holds exactly this answer (sent again after it was applied): one event."""
+    if current.status != read.response or (current.comment or None) != read.reason:
+        return False
+    if read.delegate is None:
+        return True
+    substitute = meeting.participants.get(current.delegated_to or "")
+    return substitute is not None and (substitute.email or "").lower() == read.delegate.email.lower()
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,12 +8,14 @@ from typing import Literal
 
 from pydantic import validate_email
 
-from calendars.clean_text import clean_line
+from calendars.clean_text import clean_line, clean_multiline
+from scheduler.identity import contains_identity_number
 from scheduler.reply_match import Delegate, Response
 
 Choice = Literal["ja", "nej", "ersattare"]
 CHOICES: dict[Choice, Response] = {"ja": "accepted", "nej": "declined", "ersattare": "delegated"}
 MAX_FIELD = 200
+MAX_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class FieldError:
 class PageAnswer:
     response: Response
     delegate: Delegate | None
+    # A decline's reason, if one was given: it reaches the coordinator as the answer's comment.
+    reason: str | None = None
 
 
 def read_choice(value: str | None) -> Choice | None:
@@ -43,6 +47,9 @@ def read_answer(form: Mapping[str, str], own_address: str | None) -> PageAnswer 
     choice = read_choice(form.get("svar"))
     if choice is None:
         return [FieldError("svar", "Välj ett av svaren.")]
+    if choice == "nej":
+        reason = _reason(form.get("anledning", ""))
+        return reason if isinstance(reason, list) else PageAnswer("declined", None, reason)
     if choice != "ersattare":
         return PageAnswer(CHOICES[choice], None)
     errors: list[FieldError] = []
@@ -52,6 +59,18 @@ def read_answer(form: Mapping[str, str], own_address: str | None) -> PageAnswer 
     if errors or name is None or email is None:
         return errors
     return PageAnswer("delegated", Delegate(name=name, email=email, organisation=organisation or None))
+
+
+def _reason(value: str) -> str | list[FieldError] | None:
+    """The optional reason for declining: several lines allowed, no personnummer (it reaches mail)."""
+    reason = clean_multiline(value)
+    if not reason:
+        return None
+    if len(reason) > MAX_REASON:
+        return [FieldError("anledning", f"Texten får vara högst {MAX_REASON} tecken lång.")]
+    if contains_identity_number(reason):
+        return [FieldError("anledning", "Skriv inte personnummer eller samordningsnummer här.")]
+    return reason
 
 
 def _text(

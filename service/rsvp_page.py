@@ -15,7 +15,8 @@ _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
     "dt{font-weight:bold}dd{margin:0 0 .5rem 0}section{border-top:1px solid #888;margin-top:1.5rem}"
     "label{display:block;margin-top:.75rem;font-weight:bold}input{font-size:1rem;padding:.4rem;width:100%;"
-    "max-width:28rem}button{font-size:1rem;padding:.5rem 1rem;margin-top:1rem}"
+    "max-width:28rem}textarea{font-size:1rem;padding:.4rem;width:100%;max-width:28rem}"
+    "button{font-size:1rem;padding:.5rem 1rem;margin-top:1rem}"
     ".fel{color:#a00000;font-weight:bold}[role=alert]{border:2px solid #a00000;padding:0 1rem}"
 )
 _TITLES: dict[Choice, str] = {
@@ -76,6 +77,21 @@ def _field(
     )
 
 
+def _reason_field(values: Mapping[str, str], errors: dict[str, str]) -> str:
+    described = ' aria-describedby="anledning-hjalp"'
+    error = ""
+    if "anledning" in errors:
+        described = ' aria-invalid="true" aria-describedby="anledning-fel anledning-hjalp"'
+        error = f'<span class="fel" id="anledning-fel">{_e(errors["anledning"])}</span>'
+    return (
+        f'<label for="anledning">Anledning (frivilligt)</label>{error}'
+        '<span id="anledning-hjalp">Den som kallade dig får se det du skriver. Skriv inga personnummer.'
+        "</span>"
+        f'<textarea id="anledning" name="anledning" rows="3" maxlength="1000"{described}>'
+        f"{_e(values.get('anledning', ''))}</textarea>"
+    )
+
+
 def _form(action: str, token: str, choice: Choice, values: Mapping[str, str], errors: dict[str, str]) -> str:
     heading_id = f"svar-{choice}"
     fields = ""
@@ -101,6 +117,8 @@ def _form(action: str, token: str, choice: Choice, values: Mapping[str, str], er
                 ' maxlength="200"',
             )
         )
+    if choice == "nej":
+        fields = _reason_field(values, errors)
     return (
         f'<section aria-labelledby="{heading_id}">\n<h2 id="{heading_id}">{_e(_TITLES[choice])}</h2>\n'
         f'<form method="post" action="{_e(action)}">\n'

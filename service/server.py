@@ -135,16 +135,20 @@ async def running(
         def wake(*_: object) -> None:
             processor.wake.set()
 
+        links_key = reply_key(settings.secret_key, settings.data_dir)
+        sender = Sender(
+            settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1], links_key
+        )
         delivery = DeliveryWorker(
             pool=pool,
             clock=clock,
             transport=make_transport(settings),
-            sender=Sender(settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1]),
+            sender=sender,
             return_address=settings.letter_return_address,
             wake=asyncio.Event(),
             outcomes=DeliveryOutcomes(processor.planner),
             metrics=metrics,
-            reply_tokens=ReplyTokens(reply_key(settings.secret_key, settings.data_dir), settings.base_url),
+            reply_tokens=ReplyTokens(links_key, settings.base_url),
         )
 
         def wake_delivery(*_: object) -> None:
@@ -177,7 +181,7 @@ async def running(
         await periodic.start()
         inbound = None
         if settings.inbound_smtp_port is not None:
-            receiver = ReplyReceiver(pool, clock, metrics, delivery.sender.domain)
+            receiver = ReplyReceiver(pool, clock, metrics, delivery.sender)
             inbound = await start_inbound_smtp(settings.http_host, settings.inbound_smtp_port, receiver)
         try:
             yield runtime, processor

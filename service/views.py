@@ -28,6 +28,8 @@ class InvitationView(BaseModel):
     sent_at: datetime | None
     reminded_at: datetime | None
     delegated_to: str | None = None
+    # What the participant wrote with their answer: a decline's reason, a proposal's comment.
+    comment: str | None = None
 
 
 class MeetingView(BaseModel):

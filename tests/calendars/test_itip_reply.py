@@ -230,3 +230,25 @@ def test_comment_text_is_cleaned_of_controls_and_bidi() -> None:
         b"END:VEVENT", "COMMENT:Ja\u202e tack\x07\r\nEND:VEVENT".encode()
     )
     assert _only(parse_reply(data)).comment == "Ja tack"
+
+
+def test_a_urn_attendee_is_read_by_its_email_parameter() -> None:
+    attendee = _only(parse_reply(_fixture("calendarserver-urn-attendee.ics")))
+    assert (attendee.address, attendee.partstat) == ("urban.test@example.org", "ACCEPTED")
+
+
+def test_a_uid_written_twice_with_one_value_is_one_uid() -> None:
+    parsed = _parsed(parse_reply(_fixture("duplicate-uid.ics")))
+    assert parsed.uid == "sipvakt-meeting-0042-1@sipvakt.example.se"
+
+
+def test_two_different_uids_in_one_event_are_refused() -> None:
+    text = _fixture("duplicate-uid.ics").replace(b"SEQUENCE:1\nUID:sipvakt", b"SEQUENCE:1\nUID:other")
+    result = parse_reply(text)
+    assert isinstance(result, IgnoredCalendarMessage) and result.reason is IgnoreReason.SEVERAL_UIDS
+
+
+def test_refresh_names_the_attendee_who_asks() -> None:
+    parsed = _parsed(parse_reply(_fixture("refresh.ics")))
+    assert parsed.method == "REFRESH"
+    assert [(a.address, a.partstat) for a in parsed.attendees] == [("rut.test@example.org", "NEEDS-ACTION")]

@@ -43,7 +43,8 @@ class Received:
 
     @property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        # A long Message-ID is folded onto its own line; the parsed value then keeps the fold's space.
+        return str(self.message["Message-ID"]).strip()
 
     def calendar_method(self) -> str | None:
         for part in self.message.walk():

@@ -143,7 +143,7 @@ async def test_every_address_shape_ends_delivered_or_failed_and_never_touches_it
                 pool=pool,
                 clock=FixedClock(NOW),
                 transport=SmtpTransport("127.0.0.1", port, "none", timeout=5.0),
-                sender=Sender(MAIL_FROM, MAIL_FROM, MAIL_DOMAIN),
+                sender=Sender(MAIL_FROM, MAIL_FROM, MAIL_DOMAIN, b"test message key"),
                 return_address="Testkommun\nBox 1\n111 11 Teststad",
                 wake=asyncio.Event(),
                 outcomes=DeliveryOutcomes(DeadlinePlanner(load_rulebook(CONFIG), WorkingCalendar())),

@@ -200,3 +200,55 @@ async def test_the_token_never_reaches_the_log(
         await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
     assert any(getattr(record, "path", None) == "/rsvp/…" for record in caplog.records)
     assert all(token not in str(record.__dict__) for record in caplog.records)
+
+
+async def test_the_same_answer_given_again_after_it_was_applied_is_one_event(
+    service: Service, token: str
+) -> None:
+    """README, Replies: the same answer twice on the reply page is one event, also when the first one has
+    already changed the invitation (a second click on the link in the e-mail a day later)."""
+    before = await events(service)
+    for _ in range(2):
+        answered = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+        assert answered.status == 200
+        await service.settle()
+    assert await events(service) == before + 1
+    metrics = await (await service.client.get("/metrics")).text()
+    assert 'sipvakt_replies_total{channel="page",outcome="duplicate"} 1.0' in metrics
+
+
+async def test_a_decline_s_reason_reaches_the_coordinator(service: Service, token: str) -> None:
+    """The decline form has an optional reason; it becomes the answer's comment, shown with the invitation
+    in the case (and so in the case.updated webhook and the digest, as for a calendar decline)."""
+    page = await (await service.client.get(f"/rsvp/{token}?svar=nej")).text()
+    assert '<label for="anledning">' in page and '<textarea id="anledning" name="anledning"' in page
+    reason = "Jag är på kurs den veckan.\nRing mig gärna om en ny tid."
+    declined = await service.client.post(
+        f"/rsvp/{token}", data={"token": token, "svar": "nej", "anledning": reason}
+    )
+    assert declined.status == 200
+    await service.settle()
+    case = await (await service.case("blek-2026-0042")).json()
+    [entry] = [i for i in case["meetings"][0]["invitations"] if i["participant_id"] == "p-guardian"]
+    assert (entry["status"], entry["comment"]) == ("declined", reason)
+    # The reason is part of the answer: a changed reason is a new answer, the same one again is not.
+    before = await events(service)
+    await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "nej", "anledning": reason})
+    await service.settle()
+    assert await events(service) == before
+
+
+async def test_a_reason_holding_a_personnummer_is_refused_without_echoing_it(
+    service: Service, token: str
+) -> None:
+    """CONTRACT v1.1, free text: a personnummer in a comment is refused, naming the field, never echoed."""
+    before = await events(service)
+    response = await service.client.post(
+        f"/rsvp/{token}",
+        data={"token": token, "svar": "nej", "anledning": f"Gäller {samples.TEST_PERSONNUMMER}"},
+    )
+    page = await response.text()
+    assert response.status == 400 and 'href="#anledning"' in page
+    assert samples.TEST_PERSONNUMMER not in page and "1212" not in page
+    await service.settle()
+    assert await events(service) == before
