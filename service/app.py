@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
+from service.auth import users_api
 from service.context import RUNTIME, Runtime
 from service.logs import request_id
 from service.openapi import openapi_document
@@ -45,8 +46,12 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def loggable_path(path: str) -> str:
-    """The path as logged: a reply link's token lets anyone answer for its participant, so it is hidden."""
-    return "/rsvp/…" if path.startswith("/rsvp/") else path
+    """The path as logged: a reply link's token lets anyone answer for its participant, and a user's path
+    names their e-mail address, so both are hidden."""
+    for prefix in ("/rsvp/", "/v1/users/"):
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
 
 
 @web.middleware
@@ -82,6 +87,7 @@ def build_app(runtime: Runtime) -> web.Application:
     reports.add_routes(app)
     rsvp.add_routes(app)
     webhook_subscriptions.add_routes(app)
+    users_api.add_routes(app)
     if runtime.test_clock:
         app.router.add_get("/v1/test-clock", api.get_test_clock)
         app.router.add_post("/v1/test-clock", api.post_test_clock)
