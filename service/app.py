@@ -15,6 +15,7 @@ from service.context import RUNTIME, Runtime
 from service.logs import request_id
 from service.openapi import openapi_document
 from service.problems import Problem, problem
+from service.web.app import mount as mount_web_app
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def build_app(runtime: Runtime) -> web.Application:
     rsvp.add_routes(app)
     webhook_subscriptions.add_routes(app)
     users_api.add_routes(app)
+    mount_web_app(app, runtime)
     if runtime.test_clock:
         app.router.add_get("/v1/test-clock", api.get_test_clock)
         app.router.add_post("/v1/test-clock", api.post_test_clock)

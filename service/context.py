@@ -9,6 +9,8 @@ from cryptography.fernet import Fernet
 
 from config.rules import RuleBook
 from config.settings import Settings
+from notifiers.compose import Sender
+from notifiers.transport import Transport
 from scheduler.clock import Clock
 from service.database import Pool
 from service.metrics import Metrics
@@ -25,6 +27,9 @@ class Runtime:
     rulebook: RuleBook
     metrics: Metrics
     test_clock: bool
+    # Outgoing mail: the delivery worker's, and the web app's sign-in links.
+    transport: Transport
+    sender: Sender
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -83,6 +83,8 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
             rulebook=rulebook,
             metrics=metrics,
             test_clock=settings.test_clock is not None,
+            transport=make_transport(settings),
+            sender=Sender(settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1]),
         )
         processor = EventProcessor(pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics)
         stopping = asyncio.Event()
@@ -94,8 +96,8 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Runtime, EventProce
         delivery = DeliveryWorker(
             pool=pool,
             clock=clock,
-            transport=make_transport(settings),
-            sender=Sender(settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1]),
+            transport=runtime.transport,
+            sender=runtime.sender,
             return_address=settings.letter_return_address,
             wake=asyncio.Event(),
             reply_tokens=ReplyTokens(reply_key(settings.secret_key, settings.data_dir), settings.base_url),
