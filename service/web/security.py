@@ -77,10 +77,7 @@ async def session_and_csrf(request: web.Request, handler: Handler) -> web.Stream
             session = await resume_session(connection, cookie, await rt.clock.now())
         if session is not None:
             request[SESSION_KEY] = session
-    # Signing out without a live session changes nothing, so it needs no token (and an expired page's
-    # button still leads to the sign-in page rather than to an error).
-    signing_out_anyway = request.path == "/app/logout" and current_session(request) is None
-    if request.method in UNSAFE_METHODS and not signing_out_anyway:
+    if request.method in UNSAFE_METHODS:
         form = await request.post()
         offered = form.get(CSRF_FIELD)
         if not isinstance(offered, str) or not _expected(request, offered):
