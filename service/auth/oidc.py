@@ -22,6 +22,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from service.secrets import token_hash
 from service.store import Connection
 
 ATTEMPT_VALID_FOR = timedelta(minutes=10)
@@ -48,10 +49,6 @@ class OidcClient:
 class Begun:
     state: str
     authorization_url: str
-
-
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode()).digest()
 
 
 def code_challenge(verifier: str) -> str:
@@ -89,7 +86,7 @@ async def begin(client: OidcClient, connection: Connection, now: datetime) -> Be
     await connection.execute(
         "insert into oidc_attempts (state_hash, nonce, code_verifier, created_at, expires_at)"
         " values ($1, $2, $3, $4, $5)",
-        _digest(state),
+        token_hash(state),
         nonce,
         verifier,
         now,
@@ -118,7 +115,7 @@ async def finish(
     service's clock (the attempt's age); `wall_now` the real time the provider signs with (`exp`, `iat`)."""
     attempt = await connection.fetchrow(
         "delete from oidc_attempts where state_hash = $1 returning nonce, code_verifier, expires_at",
-        _digest(state),
+        token_hash(state),
     )
     if attempt is None or attempt["expires_at"] <= now:
         raise SignInFailed("no sign-in under way with this state, or it is too old")

@@ -10,12 +10,12 @@ SIPVAKT_TEST_CLOCK on, moving the test clock ages sessions too, which is how tes
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.auth.users import User, enabled_user
+from service.secrets import token_hash
 from service.store import Connection
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -36,10 +36,6 @@ class StartedSession:
     csrf_token: str
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 async def start_session(connection: Connection, user_id: str, now: datetime) -> StartedSession:
     """A new session (always new at sign-in, so a token planted in the browser earlier is worth nothing)."""
     token = secrets.token_urlsafe(32)
@@ -52,7 +48,7 @@ async def start_session(connection: Connection, user_id: str, now: datetime) -> 
     await connection.execute(
         "insert into web_sessions (session_hash, user_id, csrf_token, created_at, last_seen_at)"
         " values ($1, $2, $3, $4, $4)",
-        _digest(token),
+        token_hash(token),
         user_id,
         csrf,
         now,
@@ -67,7 +63,7 @@ async def resume_session(connection: Connection, token: str, now: datetime) -> S
     row = await connection.fetchrow(
         "select user_id, csrf_token, last_seen_at from web_sessions where session_hash = $1"
         " and ended_at is null and last_seen_at > $2 and created_at > $3",
-        _digest(token),
+        token_hash(token),
         now - IDLE_TIMEOUT,
         now - LIFETIME,
     )
@@ -78,7 +74,7 @@ async def resume_session(connection: Connection, token: str, now: datetime) -> S
         return None
     if now - row["last_seen_at"] >= TOUCH_EVERY:
         await connection.execute(
-            "update web_sessions set last_seen_at = $2 where session_hash = $1", _digest(token), now
+            "update web_sessions set last_seen_at = $2 where session_hash = $1", token_hash(token), now
         )
     return Session(user, row["csrf_token"])
 
@@ -86,6 +82,6 @@ async def resume_session(connection: Connection, token: str, now: datetime) -> S
 async def end_session(connection: Connection, token: str, now: datetime) -> None:
     await connection.execute(
         "update web_sessions set ended_at = $2 where session_hash = $1 and ended_at is null",
-        _digest(token),
+        token_hash(token),
         now,
     )

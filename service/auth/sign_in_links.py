@@ -7,19 +7,15 @@ message signs no one in and spends nothing.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from service.secrets import token_hash
 from service.store import Connection
 
 VALID_FOR = timedelta(minutes=15)
 # Rows are kept a day past their end, then swept: long enough to tell "used" from "unknown" in a log.
 KEPT_FOR = timedelta(days=1)
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def plausible(token: str) -> bool:
@@ -33,7 +29,7 @@ async def issue_link_token(connection: Connection, user_id: str, now: datetime) 
     await connection.execute("delete from sign_in_links where expires_at < $1", now - KEPT_FOR)
     await connection.execute(
         "insert into sign_in_links (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)",
-        _digest(token),
+        token_hash(token),
         user_id,
         now,
         now + VALID_FOR,
@@ -50,7 +46,7 @@ async def redeem_link_token(connection: Connection, token: str, now: datetime) -
         "update sign_in_links l set used_at = $2 from users u"
         " where l.token_hash = $1 and l.used_at is null and l.expires_at > $2"
         " and u.user_id = l.user_id and u.disabled_at is null returning l.user_id",
-        _digest(token),
+        token_hash(token),
         now,
     )
     return user_id
@@ -63,7 +59,7 @@ async def link_is_open(connection: Connection, token: str, now: datetime) -> boo
     return bool(
         await connection.fetchval(
             "select 1 from sign_in_links where token_hash = $1 and used_at is null and expires_at > $2",
-            _digest(token),
+            token_hash(token),
             now,
         )
     )

@@ -45,6 +45,15 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/logout", logout)
 
 
+def _provider(request: web.Request) -> tuple[Runtime, oidc.OidcClient]:
+    """The runtime and the OpenID client; without a configured provider its routes do not exist."""
+    rt = runtime(request)
+    client = _oidc_client(rt)
+    if client is None:
+        raise web.HTTPNotFound()
+    return rt, client
+
+
 def _oidc_client(rt: Runtime) -> oidc.OidcClient | None:
     settings = rt.settings
     if settings.oidc_issuer is None or settings.oidc_client_id is None or settings.oidc_client_secret is None:
@@ -142,10 +151,7 @@ def _signed_in(request: web.Request, started: sessions.StartedSession) -> web.Re
 
 
 async def oidc_start(request: web.Request) -> web.Response:
-    rt = runtime(request)
-    client = _oidc_client(rt)
-    if client is None:
-        raise web.HTTPNotFound()
+    rt, client = _provider(request)
     try:
         async with rt.pool.acquire() as connection:
             begun = await oidc.begin(client, connection, await rt.clock.now())
@@ -158,10 +164,7 @@ async def oidc_start(request: web.Request) -> web.Response:
 
 
 async def oidc_callback(request: web.Request) -> web.Response:
-    rt = runtime(request)
-    client = _oidc_client(rt)
-    if client is None:
-        raise web.HTTPNotFound()
+    rt, client = _provider(request)
     state = request.query.get("state", "")
     code = request.query.get("code", "")
     # The state must be the one this browser was sent off with: nobody can sign someone else in as

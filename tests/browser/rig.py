@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page
 
-from tests.service.processes import free_port
+from tests.service.processes import free_port, wait_until_answering
 
 CHROMIUM = Path("/usr/bin/chromium")
 OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
@@ -69,29 +68,17 @@ async def oidc_provider(redirect_uri: str) -> AsyncIterator[str]:
         stderr=subprocess.PIPE,
     )
     try:
-        await _wait_for(f"{issuer}/.well-known/openid-configuration", process)
+        await wait_until_answering(
+            process, f"{issuer}/.well-known/openid-configuration", 30, lambda: _errors(process)
+        )
         yield issuer
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-async def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    async with aiohttp.ClientSession() as session:
-        while loop.time() < deadline:
-            if process.poll() is not None:
-                errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"the OpenID provider exited: {errors}")
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError("the OpenID provider did not start")
+def _errors(process: subprocess.Popen[bytes]) -> str:
+    return process.stderr.read().decode(errors="replace") if process.stderr else ""
 
 
 def _newest_link(outbox: Path, recipient: str) -> str | None:
