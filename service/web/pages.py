@@ -1,4 +1,5 @@
-"""The pages behind sign-in, and the navigation that every one of them shows."""
+"""The pages behind sign-in: the guard that sends a visitor without a session to sign in, and the
+first page, which greets the user with their role and scope."""
 
 from __future__ import annotations
 
