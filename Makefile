@@ -9,7 +9,7 @@ UV := $(UV_VENV)/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-test lock check-lock compose-cli run migrate test lint typecheck format bench clean
+.PHONY: install install-test lock check-lock compose-cli run migrate test lint typecheck format bench clean browser oidc-provider
 
 # uv's own message names its command; ours names the one this project uses.
 define check_lock
@@ -74,8 +74,22 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy scheduler notifiers calendars config service tests scripts $(wildcard bench/*.py)
 
-test: check-lock lint typecheck compose-cli
+test: check-lock lint typecheck compose-cli browser oidc-provider
 	$(BIN)/pytest
+
+# The web app's browser tests drive Debian's Chromium (Playwright's own browser download cannot be used)
+# and sign in through a real OpenID provider run by Node. Where either cannot be installed the tests that
+# need it skip and say why, so these targets warn instead of failing.
+browser:
+	@test -x /usr/bin/chromium || apt-get install -y chromium \
+		|| (apt-get update && apt-get install -y chromium) \
+		|| echo "warning: chromium could not be installed; the browser tests will skip"
+
+oidc-provider: tests/oidc/node_modules/.package-lock.json
+
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund \
+		|| echo "warning: the OpenID provider could not be installed; its sign-in tests will skip"
 
 format: install-test
 	$(BIN)/ruff format .
@@ -87,4 +101,4 @@ bench: install-test
 	$(BIN)/python bench/testclock.py
 
 clean:
-	rm -rf $(VENV) $(UV_VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(UV_VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache tests/oidc/node_modules

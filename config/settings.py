@@ -11,7 +11,7 @@ import binascii
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyUrl, Field, ValidationError, field_validator
+from pydantic import AnyUrl, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from calendars.stockholm import parse_moment
@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Printed above the address in a letter's window: neutral, never a unit's or clinic's name.
     letter_return_address: str = Field(default="sipvakt", max_length=120)
+    # OpenID Connect sign-in to the web app: all three, or none (then sign-in links by e-mail).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
 
     @field_validator("database_url")
     @classmethod
@@ -92,6 +96,31 @@ class Settings(BaseSettings):
         if value is not None and value != "now":
             parse_moment(value)
         return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        # Kept as written: the ID token's `iss` must equal it character for character.
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the provider's http(s) issuer URL")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        given = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret]
+        if any(value is not None for value in given) and None in given:
+            raise ValueError(
+                "SIPVAKT_OIDC_ISSUER, SIPVAKT_OIDC_CLIENT_ID and SIPVAKT_OIDC_CLIENT_SECRET go together"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @property
+    def public_url_is_https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def smtp_port_or_default(self) -> int:
@@ -129,6 +158,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors(include_input=False, include_url=False):
+            message = error["msg"].removeprefix("Value error, ")
+            if not error["loc"]:  # a rule about several variables names them itself
+                lines.append(message)
+                continue
             name = "SIPVAKT_" + "_".join(str(part) for part in error["loc"]).upper()
-            lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+            lines.append(f"{name}: {message}")
         raise SettingsError("\n".join(lines)) from None

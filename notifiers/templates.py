@@ -164,6 +164,11 @@ def date_words(language: Language) -> DateWords:
     return DateWords(tuple(dates["months"]), tuple(dates["weekdays"]), dates["at"], dates["time_separator"])
 
 
+def texts(language: Language, section: str) -> dict[str, str]:
+    """One section of a language's message texts, for messages worded outside this module."""
+    return dict(_catalog(language)[section])
+
+
 def labels(language: Language) -> dict[str, str]:
     """The field labels of a language (``Tid``, ``Plats``, …)."""
     return dict(_catalog(language)["labels"])

@@ -28,11 +28,13 @@ DEFAULT_INTEGRATION = "default"
 
 @dataclass(frozen=True)
 class Principal:
+    # The token's id, or for a person signed in to the web app their user id (`usr_…`): who acted.
     token_id: str
     role: Role
     regions: frozenset[str]
     organisations: frozenset[str]
     integration_id: str | None = None
+    kind: Literal["token", "user"] = "token"
 
     def may(self, *roles: Role) -> bool:
         return self.role == "admin" or self.role in roles

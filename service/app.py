@@ -13,11 +13,13 @@ from aiohttp import web
 
 from scheduler.identifiers import holds_identity_number
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
+from service.auth import users_api
 from service.context import RUNTIME, Runtime, runtime
 from service.database import is_unavailable
 from service.logs import request_id
 from service.openapi import openapi_document
 from service.problems import DatabaseUnavailable, Problem, problem
+from service.web.app import mount as mount_web_app
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,13 @@ def _offered_request_id(request: web.Request) -> str | None:
 
 
 def loggable_path(request: web.Request) -> str:
-    """The path as logged: a reply link's token lets anyone answer for its participant, so it is hidden;
-    a path that holds a personnummer is logged as its route."""
+    """The path as logged: a reply link's token lets anyone answer for its participant, and a user's path
+    names their e-mail address, so both are hidden; a path that holds a personnummer is logged as its
+    route."""
     path = request.rel_url.path
-    if path.startswith("/rsvp/"):
-        return "/rsvp/…"
+    for prefix in ("/rsvp/", "/v1/users/"):
+        if path.startswith(prefix):
+            return prefix + "…"
     if holds_identity_number(path):
         return request.match_info.route.resource.canonical if request.match_info.route.resource else "…"
     return path
@@ -125,6 +129,8 @@ def build_app(runtime: Runtime) -> web.Application:
     reports.add_routes(app)
     rsvp.add_routes(app)
     webhook_subscriptions.add_routes(app)
+    users_api.add_routes(app)
+    mount_web_app(app, runtime)
     if runtime.test_clock:
         app.router.add_get("/v1/test-clock", api.get_test_clock)
         app.router.add_post("/v1/test-clock", api.post_test_clock)

@@ -20,6 +20,8 @@ from scheduler.events import EventValidationError, FieldError
 from scheduler.planning import DeadlinePlanner
 from scheduler.replay import replay
 from service import access, admin
+from service.auth import user_admin
+from service.auth.users import USER_ROLES
 from service.database import DatabaseTimeouts, open_database
 from service.logs import configure_logging
 from service.secrets import SecretKeyError, load_cipher
@@ -91,6 +93,20 @@ def _parser() -> argparse.ArgumentParser:
     token_revoke.set_defaults(run=_token_revoke)
     token_list = token_commands.add_parser("list", help="tokens (ids, roles, scopes; never the tokens)")
     token_list.set_defaults(run=_token_list)
+
+    user = commands.add_parser("user", help="people who sign in to the web app")
+    user_commands = user.add_subparsers(dest="action", required=True)
+    user_create = user_commands.add_parser("create", help="register a user")
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--role", required=True, choices=USER_ROLES)
+    user_create.add_argument("--regions", default="*", help="comma-separated region names, or * (default)")
+    user_create.add_argument("--organisations", default="*", help="comma-separated organisations, or *")
+    user_create.set_defaults(run=_user_create)
+    user_list = user_commands.add_parser("list", help="users, enabled and disabled")
+    user_list.set_defaults(run=_user_list)
+    user_disable = user_commands.add_parser("disable", help="disable a user and end their sessions")
+    user_disable.add_argument("email")
+    user_disable.set_defaults(run=_user_disable)
     return parser
 
 
@@ -199,11 +215,20 @@ def _integration_list(args: argparse.Namespace, settings: Settings) -> int:
     return _with_database(settings, admin.list_integrations)
 
 
+def _names(text: str) -> list[str]:
+    """A comma-separated option as its names."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _token_create(args: argparse.Namespace, settings: Settings) -> int:
-    regions = [part.strip() for part in args.regions.split(",") if part.strip()]
-    organisations = [part.strip() for part in args.organisations.split(",") if part.strip()]
     return _with_database(
-        settings, admin.create_token, args.role, regions, organisations, args.integration, args.label
+        settings,
+        admin.create_token,
+        args.role,
+        _names(args.regions),
+        _names(args.organisations),
+        args.integration,
+        args.label,
     )
 
 
@@ -213,3 +238,24 @@ def _token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def _token_list(args: argparse.Namespace, settings: Settings) -> int:
     return _with_database(settings, admin.list_tokens)
+
+
+def _user_create(args: argparse.Namespace, settings: Settings) -> int:
+    known_regions = load_rulebook(settings.config_dir).names()
+    return _with_database(
+        settings,
+        user_admin.create,
+        args.email,
+        args.role,
+        _names(args.regions),
+        _names(args.organisations),
+        known_regions,
+    )
+
+
+def _user_list(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, user_admin.listing)
+
+
+def _user_disable(args: argparse.Namespace, settings: Settings) -> int:
+    return _with_database(settings, user_admin.disable, args.email)

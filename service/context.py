@@ -9,6 +9,8 @@ from cryptography.fernet import Fernet
 
 from config.rules import RuleBook
 from config.settings import Settings
+from notifiers.compose import Sender
+from notifiers.transport import Transport
 from scheduler.clock import Clock
 from service.database import Pool
 from service.database_watch import DatabaseWatch
@@ -27,6 +29,9 @@ class Runtime:
     metrics: Metrics
     test_clock: bool
     database: DatabaseWatch
+    # Outgoing mail: the delivery worker's, and the web app's sign-in links.
+    transport: Transport
+    sender: Sender
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

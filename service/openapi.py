@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
+from service.auth.openapi_users import user_paths
 from service.openapi_common import BEARER, json_response, problem_response
 from service.openapi_complete import complete, partial_schemas
 from service.openapi_letters import letter_and_reply_paths
@@ -196,6 +197,7 @@ def _document() -> dict[str, Any]:
             **policy_paths(),
             **report_paths(),
             **webhook_subscription_paths(),
+            **user_paths(),
         },
         "webhooks": outgoing_webhooks(),
     }

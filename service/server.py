@@ -118,6 +118,10 @@ async def running(
             await access.ensure_default_integration(connection, await clock.now())
         metrics = Metrics()
         database = DatabaseWatch(database_url, timeouts, metrics)
+        links_key = reply_key(settings.secret_key, settings.data_dir)
+        sender = Sender(
+            settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1], links_key
+        )
         runtime = Runtime(
             settings=settings,
             pool=pool,
@@ -128,6 +132,8 @@ async def running(
             metrics=metrics,
             test_clock=settings.test_clock is not None,
             database=database,
+            transport=make_transport(settings),
+            sender=sender,
         )
         processor = EventProcessor(pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics)
         stopping = shutdown.stopping
@@ -135,15 +141,11 @@ async def running(
         def wake(*_: object) -> None:
             processor.wake.set()
 
-        links_key = reply_key(settings.secret_key, settings.data_dir)
-        sender = Sender(
-            settings.mail_from, settings.reply_to, settings.mail_from.rsplit("@", 1)[1], links_key
-        )
         delivery = DeliveryWorker(
             pool=pool,
             clock=clock,
-            transport=make_transport(settings),
-            sender=sender,
+            transport=runtime.transport,
+            sender=runtime.sender,
             return_address=settings.letter_return_address,
             wake=asyncio.Event(),
             outcomes=DeliveryOutcomes(processor.planner),

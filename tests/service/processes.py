@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -23,6 +24,26 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def wait_until_answering(
+    process: subprocess.Popen[bytes], url: str, within_seconds: float, logs: Callable[[], str]
+) -> None:
+    """Until `url` answers 200; RuntimeError (with the process's logs) if the process exits first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_seconds
+    async with aiohttp.ClientSession() as session:
+        while loop.time() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args!r} exited with {process.returncode}: {logs()}")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {within_seconds} s")
 
 
 @dataclass
@@ -41,20 +62,7 @@ class ServiceProcess:
         # Logs go to a file: a pipe nobody reads would fill up and stall the service.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
         self.process = subprocess.Popen([SIPVAKT, "serve"], env=env, stderr=self.log)  # noqa: ASYNC220
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within_seconds
-        async with aiohttp.ClientSession() as session:
-            while loop.time() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"sipvakt serve exited with {self.process.returncode}: {self.logs()}")
-                try:
-                    async with session.get(self.url + "/v1/health") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise TimeoutError("sipvakt serve did not become healthy")
+        await wait_until_answering(self.process, self.url + "/v1/health", within_seconds, self.logs)
 
     def logs(self) -> str:
         """Everything the process has logged so far."""

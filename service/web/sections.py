@@ -1,0 +1,14 @@
+"""The sections of the app, in the order the navigation shows them; later pages add theirs here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    path: str
+    label: str
+
+
+SECTIONS = (Section("/app/", "Översikt"),)
