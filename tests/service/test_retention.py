@@ -10,10 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from service.database import Pool
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
 from tests.service.mail import MailSink, mailing_settings, smtp_server
+from tests.service.processes import run_command
 from tests.service.scenario import move_clock, push_at
 from tests.service.webhook_receiver import receiving, subscribe
 
@@ -305,3 +308,13 @@ async def test_withdrawn_consent_erases_the_messages_that_had_not_left(
         # The unposted letter is out of the print queue; the cancellation that follows it is a new one.
         letters = await pool.fetch("select kind from letters where case_id = $1", CASE)
         assert [row["kind"] for row in letters] in ([], ["cancel"])
+
+
+@pytest.mark.parametrize("days", ["0", "ninety", "3651"])
+def test_a_bad_retention_stops_the_service_with_one_clear_line(days: str, tmp_path: Path) -> None:
+    environment = {"SIPVAKT_RETENTION_DAYS": days, "SIPVAKT_DATA_DIR": str(tmp_path)}
+    result = run_command("serve", environment=environment)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("sipvakt: SIPVAKT_RETENTION_DAYS: ")
+    assert days not in line.removeprefix("sipvakt: SIPVAKT_RETENTION_DAYS: ")
