@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from calendars.stockholm import parse_moment
 
 REPOSITORY_CONFIG_DIR = Path(__file__).resolve().parent
+# Days after a case closes until its names, addresses and free text are erased (GDPR art. 5.1 e).
+DEFAULT_RETENTION_DAYS = 90
 
 
 class SettingsError(Exception):
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = Field(default=None, repr=False)
+    # At least a day, so that the messages of the closing (cancellations) have left before their addresses
+    # go; at most ten years, since a longer wait is a mistake rather than a policy.
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
 
     @field_validator("database_url")
     @classmethod

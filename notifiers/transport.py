@@ -78,6 +78,11 @@ async def transmit(client: aiosmtplib.SMTP, sender: str, recipient: str, message
         raise
 
 
+def eml_name(key: str) -> str:
+    """The file a message's key is written to: the key with every character unsafe in a name as `_`."""
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in key) + ".eml"
+
+
 @dataclass(frozen=True)
 class FolderTransport:
     """Writes each message to `<folder>/<key>.eml`, atomically, so a reader never sees half a file."""
@@ -89,7 +94,7 @@ class FolderTransport:
 
     def _write(self, key: str, message: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = "".join(char if char.isalnum() or char in "-_." else "_" for char in key) + ".eml"
+        name = eml_name(key)
         descriptor, temporary = tempfile.mkstemp(dir=self.folder, suffix=".part")
         with os.fdopen(descriptor, "wb") as file:
             file.write(message)

@@ -197,6 +197,8 @@ class Case(Model):
     reminders: list[Reminder] = Field(default_factory=list)
     # Addresses (lower case) a mail server refused for good: no reminder is sent to them.
     unreachable: list[str] = Field(default_factory=list)
+    # When retention erased the case's names, addresses and free text (`scheduler.retention`).
+    erased_at: datetime | None = None
 
     def organisations(self) -> set[str]:
         """Every organisation taking part in the case; a token scoped to one of them may read it."""

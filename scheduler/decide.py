@@ -155,7 +155,7 @@ def _consent_given(case: Case, event: Event, ctx: Context) -> Decision:
 def _consent_withdrawn(case: Case, event: Event, ctx: Context) -> Decision:
     if case.consent is not None:
         case.consent.withdrawn_at = event.occurred_at
-    effects: list[Effect] = [CancelUnsentMessages()]
+    effects: list[Effect] = [CancelUnsentMessages(erase=True)]
     for meeting in _upcoming(case, ctx.now):
         effects.extend(_cancel_meeting(case, meeting, event.occurred_at))
     _close(case, "consent_withdrawn", event.occurred_at)

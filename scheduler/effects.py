@@ -45,11 +45,13 @@ class QueueMessage:
 @dataclass(frozen=True)
 class CancelUnsentMessages:
     """Withdraw every message of the case that has not left yet (closing, consent withdrawn), or only
-    those about one participant of one meeting, of the given kinds (an address that failed for good)."""
+    those about one participant of one meeting, of the given kinds (an address that failed for good).
+    `erase`: their addresses and contents go as well (consent withdrawn: nothing of them may stay)."""
 
     meeting_id: str | None = None
     participant_id: str | None = None
     kinds: tuple[MessageKind, ...] = ()
+    erase: bool = False
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ async def letter_pdf(request: web.Request) -> web.Response:
     )
     if pdf is None:
         raise Problem(404, "not-found", "no letter with this id")
+    if not pdf:
+        raise Problem(410, "erased", "the letter was erased when its case's retention ended")
     letter_id = request.match_info["letter_id"]
     return web.Response(
         body=pdf,

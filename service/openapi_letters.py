@@ -74,6 +74,7 @@ def letter_and_reply_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "The PDF", "content": {"application/pdf": {}}},
                     "404": problem_response("No such letter in the caller's scope"),
+                    "410": problem_response("The letter was erased when its case's retention ended"),
                 },
             }
         },

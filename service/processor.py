@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from config.settings import DEFAULT_RETENTION_DAYS
 from scheduler.clock import Clock
 from scheduler.decide import FOREIGN_CASE, Applied, Context, Planner, Rejected, Waiting, decide
 from scheduler.events import Event, parse_event
-from service import policies, store
+from service import policies, retention, store
 from service.database import Pool
 from service.database_watch import log_failure
 from service.metrics import Metrics
@@ -36,8 +37,16 @@ class Outcome:
 
 
 class EventProcessor:
-    def __init__(self, pool: Pool, clock: Clock, planner: Planner, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        planner: Planner,
+        metrics: Metrics,
+        retention_period: timedelta = timedelta(days=DEFAULT_RETENTION_DAYS),
+    ) -> None:
         self.pool = pool
+        self.retention_period = retention_period
         self.clock = clock
         self.planner = planner
         self.metrics = metrics
@@ -84,6 +93,9 @@ class EventProcessor:
             foreign = owner is not None and owner != event_row["integration_id"]
             decision = Rejected(FOREIGN_CASE) if foreign else decide(case, event, context)
             state = await self._record(connection, event_row["event_id"], event, decision, now)
+            if case is not None and case.erased_at is not None:
+                # Refused, since the case is closed; what it says about the case must not stay either.
+                await retention.erase_events(connection, case.case_id)
             self.metrics.observe_applied(state, now - event_row["received_at"])
             log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})
             return Outcome(event_row["event_id"], event.case_id, state)
@@ -99,6 +111,7 @@ class EventProcessor:
         if isinstance(decision, Applied):
             await store.save_case(connection, decision.case, now)
             await store.carry_out(connection, decision.case, decision.effects, now)
+            await retention.arm(connection, decision.case, self.retention_period, now)
             await connection.execute(
                 "update events set state = 'applied', applied_at = $2, detail = null,"
                 " attempts = attempts + 1 where event_id = $1",

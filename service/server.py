@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -20,6 +20,7 @@ from notifiers.compose import Sender
 from notifiers.transport import FolderTransport, SmtpTransport, Transport
 from scheduler.clock import Clock, SystemClock
 from scheduler.planning import DeadlinePlanner
+from scheduler.retention import RETENTION_KIND
 from service import access
 from service.app import build_app
 from service.context import Runtime
@@ -34,6 +35,7 @@ from service.outcomes import DeliveryOutcomes
 from service.periodic import PeriodicJobs
 from service.processor import EventProcessor
 from service.reply_tokens import ReplyTokens, reply_key
+from service.retention import CaseEraser, align
 from service.secrets import load_cipher
 from service.store import EVENTS_CHANNEL, OUTBOX_CHANNEL, TIMERS_CHANNEL
 from service.testclock import CLOCK_CHANNEL, DatabaseClock, start_test_clock
@@ -114,8 +116,10 @@ async def running(
     timeouts = DatabaseTimeouts.from_settings(settings)
     async with open_database(settings.database_url, settings.data_dir, timeouts) as (pool, database_url):
         clock = await make_clock(pool, settings.test_clock, wall_clock)
+        retention_period = timedelta(days=settings.retention_days)
         async with pool.acquire() as connection:
             await access.ensure_default_integration(connection, await clock.now())
+            await align(connection, retention_period, await clock.now())
         metrics = Metrics()
         database = DatabaseWatch(database_url, timeouts, metrics)
         links_key = reply_key(settings.secret_key, settings.data_dir)
@@ -135,7 +139,9 @@ async def running(
             transport=make_transport(settings),
             sender=sender,
         )
-        processor = EventProcessor(pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics)
+        processor = EventProcessor(
+            pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics, retention_period
+        )
         stopping = shutdown.stopping
 
         def wake(*_: object) -> None:
@@ -157,7 +163,12 @@ async def running(
             delivery.wake.set()
 
         digests = digest_schedule(rulebook, WorkingCalendar())
-        handlers = {**case_timer_handlers(processor.planner), **digest_timer_handlers(digests)}
+        eraser = CaseEraser(retention_period, settings.outbox_dir if settings.smtp_host is None else None)
+        handlers = {
+            **case_timer_handlers(processor.planner),
+            **digest_timer_handlers(digests),
+            RETENTION_KIND: eraser,
+        }
         timer_worker = TimerWorker(pool, clock, handlers, metrics)
         periodic = PeriodicJobs(pool, clock, timer_worker, digests=digests)
 

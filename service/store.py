@@ -30,6 +30,13 @@ Connection: TypeAlias = (
 EVENTS_CHANNEL = "sipvakt_events"
 TIMERS_CHANNEL = "sipvakt_timers"
 OUTBOX_CHANNEL = "sipvakt_outbox"
+# An outbox row's payload with only what identifies nobody: which message of which series it was. Every
+# other key (a reminder's details, a digest's lists) can carry names, addresses or free text.
+KEPT_PAYLOAD_KEYS = ["sequence", "queued_at", "notice", "reminder", "deadline"]
+ERASED_PAYLOAD = (
+    "(select coalesce(jsonb_object_agg(key, value), '{}'::jsonb) from jsonb_each(payload)"
+    " where key = any($1::text[]))"
+)
 # How soon a new timer must fall due for its transaction to wake the timer workers (they look at least
 # this often anyway).
 TIMER_NOTICE_HORIZON = timedelta(seconds=1)
@@ -164,21 +171,34 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
             await queue_message(connection, case.case_id, effect, now)
             notify_outbox = True
         elif isinstance(effect, CancelUnsentMessages):
-            await connection.execute(
-                "update outbox set state = 'cancelled' where case_id = $1 and state = 'queued'"
-                " and ($2::text is null or meeting_id = $2) and ($3::text is null or participant_id = $3)"
-                " and (cardinality($4::text[]) = 0 or kind = any($4))",
-                case.case_id,
-                effect.meeting_id,
-                effect.participant_id,
-                list(effect.kinds),
-            )
+            await cancel_unsent(connection, case.case_id, effect)
         elif isinstance(effect, RecordDeviation):
             await record_deviation(connection, case, effect)
     if notify_timers:
         await connection.execute("select pg_notify($1, '')", TIMERS_CHANNEL)
     if notify_outbox:
         await connection.execute("select pg_notify($1, '')", OUTBOX_CHANNEL)
+
+
+async def cancel_unsent(connection: Connection, case_id: str, effect: CancelUnsentMessages) -> None:
+    """Withdraw the messages that have not left; with `erase`, keep nothing of what they would have said
+    to whom, and take the case's unposted letters out of the print queue."""
+    await connection.execute(
+        "update outbox set state = 'cancelled',"
+        " recipient = case when $6 then '' else recipient end,"
+        f" payload = case when $6 then {ERASED_PAYLOAD} else payload end"
+        " where case_id = $2 and state = 'queued'"
+        " and ($3::text is null or meeting_id = $3) and ($4::text is null or participant_id = $4)"
+        " and (cardinality($5::text[]) = 0 or kind = any($5))",
+        KEPT_PAYLOAD_KEYS,
+        case_id,
+        effect.meeting_id,
+        effect.participant_id,
+        list(effect.kinds),
+        effect.erase,
+    )
+    if effect.erase:
+        await connection.execute("delete from letters where case_id = $1 and state = 'queued'", case_id)
 
 
 async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: datetime) -> None:
