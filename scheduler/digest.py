@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -73,9 +73,21 @@ class Digest(_Item):
     deviations: tuple[DigestDeviation, ...] = ()
     answers: tuple[DigestInvitation, ...] = ()
 
+    # Every list of lines, each line about one case: what `empty` and `without_case` go through.
+    LISTS: ClassVar[tuple[str, ...]] = ("deadlines", "invitations", "undelivered", "deviations", "answers")
+
     @property
     def empty(self) -> bool:
-        return not (self.deadlines or self.invitations or self.undelivered or self.deviations or self.answers)
+        return not any(getattr(self, name) for name in self.LISTS)
+
+    def without_case(self, case_id: str) -> Digest:
+        """The digest with no line about the case, as it is kept once the case is erased."""
+        return self.model_copy(
+            update={
+                name: tuple(line for line in getattr(self, name) if line.case_id != case_id)
+                for name in self.LISTS
+            }
+        )
 
     def payload(self) -> dict[str, Any]:
         """The outbox payload: the notice's name and the lists as JSON."""

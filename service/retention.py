@@ -128,13 +128,7 @@ async def _erase_from_digests(connection: Connection, case_id: str) -> list[str]
     Return the digests' message ids: their files, sent with the case in them, are deleted."""
     rows = await connection.fetch(DIGESTS_OF_CASE, case_id)
     for row in rows:
-        digest = Digest.from_payload(row["payload"])
-        kept = digest.model_copy(
-            update={
-                name: tuple(item for item in getattr(digest, name) if item.case_id != case_id)
-                for name in ("deadlines", "invitations", "undelivered", "deviations")
-            }
-        )
+        kept = Digest.from_payload(row["payload"]).without_case(case_id)
         await connection.execute(
             "update outbox set payload = $2, recipient = case when $3 then '' else recipient end"
             " where message_id = $1",

@@ -49,7 +49,7 @@ def test_the_lock_file_matches_pyproject(project_copy: Path) -> None:
     ("original", "changed"),
     [
         ('"fpdf2>=2.7,<3"', '"fpdf2>=2.7,<2.8"'),
-        ('"cryptography>=42",', '"cryptography>=42",\n    "tnefparse>=1.4",'),
+        ('"cryptography>=42",', '"cryptography>=42",\n    "toolz>=0.12",'),
     ],
     ids=["narrowed range", "new dependency"],
 )
