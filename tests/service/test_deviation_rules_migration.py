@@ -16,8 +16,8 @@ from tests.service.webhook_receiver import move_clock
 HELD = "2026-12-17T15:00:00+01:00"
 
 
-async def absent_guardian(service: Service, case_id: str, region: str) -> None:
-    """The guardian accepts and does not come: a no_show in every region."""
+async def invite(service: Service, case_id: str, region: str) -> None:
+    """The guardian is invited and accepts, before the meeting's start."""
     for body in (
         samples.case_opened(case_id, region),
         samples.consent_given(case_id),
@@ -29,7 +29,10 @@ async def absent_guardian(service: Service, case_id: str, region: str) -> None:
     ):
         assert (await service.push(body)).status == 202
     await service.settle()
-    await move_clock(service, HELD)
+
+
+async def absent_guardian(service: Service, case_id: str) -> None:
+    """The guardian accepted and did not come: a no_show in every region."""
     held = samples.event(
         "meeting.held",
         case_id,
@@ -56,8 +59,12 @@ async def test_stored_deviations_get_their_rule_and_reportable(database_url: str
     no_show becomes `halland.no_show`, reportable; Blekinge's (001) is sipvakt's `default.escalation`."""
     settings = service_settings(database_url, tmp_path)
     async with started(settings) as service:
-        await absent_guardian(service, "hall-2026-0501", "halland")
-        await absent_guardian(service, "blek-2026-0501", "blekinge")
+        # Both cases are taken in before the clock passes the meetings' start: intake refuses a past one.
+        await invite(service, "hall-2026-0501", "halland")
+        await invite(service, "blek-2026-0501", "blekinge")
+        await move_clock(service, HELD)
+        await absent_guardian(service, "hall-2026-0501")
+        await absent_guardian(service, "blek-2026-0501")
 
     pool = await create_pool(database_url)
     try:

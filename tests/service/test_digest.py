@@ -154,7 +154,11 @@ async def test_a_working_morning_brings_each_coordinator_one_digest_listing_thei
         assert CASE_B not in text and "Lena" not in text
 
         # Later on Tuesday Lena's missed meeting; Wednesday the reply-by day is within the week.
-        await push_all(service, held_with_a_no_show(CASE_B, "m0", "2026-11-24"))
+        # Halland counts every absent invitee who was called: the nurse's invitation is delivered (250 OK)
+        # before the meeting is recorded held.
+        *scheduled, held = held_with_a_no_show(CASE_B, "m0", "2026-11-24")
+        await push_all(service, scheduled)
+        await push_all(service, [held])
         await move_clock(service, "2026-11-25T08:00:00+01:00")
         assert digest_count(sink) == {KIM: 2, LENA: 2}
         wednesday = await payloads(service, "2026-11-25")
