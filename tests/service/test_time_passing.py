@@ -165,7 +165,8 @@ async def test_one_move_and_many_small_ones_give_the_same_case(pg_template: str,
         "2026-12-04 10:00 sam Kallelse",
         "2026-12-11 08:00 asa.oberg Påminnelse",
         "2026-12-14 08:00 asa.oberg Påminnelse",
-        "2027-01-07 08:00 kim.koordinator Avvikelse",
+        # The letter is never marked posted: its notice is missed (late, 18 Dec) and p-bup has no reply day.
+        "2026-12-21 08:00 kim.koordinator Avvikelse",
         "2027-01-07 08:00 kim.koordinator Avvikelse",
         "2027-01-12 15:00 kim.koordinator Avvikelse",
         "2027-01-28 08:00 sam Påminnelse",
@@ -177,15 +178,17 @@ async def test_one_move_and_many_small_ones_give_the_same_case(pg_template: str,
     assert [
         (d["kind"], d["participant_id"] or d["action_id"], d["detected_at"]) for d in whole.deviations
     ] == [
+        # An unposted letter misses the minimum notice instead of counting a reply day for p-bup.
+        ("late", None, "2026-12-18T23:00:00Z"),
         ("no_response", "p-guardian", "2027-01-07T07:00:00Z"),
-        ("no_response", "p-bup", "2027-01-07T07:00:00Z"),
         ("no_show", "p-school", "2027-01-12T14:00:00Z"),
         ("action_not_done", "a1", "2027-02-01T23:00:00Z"),
     ]
     assert [(r["kind"], r["due_at"]) for r in whole.reminders if r["status"] == "sent"] == [
         ("rsvp", "2026-12-11T08:00:00+01:00"),
         ("rsvp", "2026-12-14T08:00:00+01:00"),
-        ("deviation", "2027-01-07T08:00:00+01:00"),
+        # The missed notice of the never-posted letter is told the next working morning.
+        ("deviation", "2026-12-21T08:00:00+01:00"),
         ("deviation", "2027-01-07T08:00:00+01:00"),
         ("followup_call", "2027-03-12T08:00:00+01:00"),
         ("action_due", "2027-01-28T08:00:00+01:00"),
