@@ -88,8 +88,15 @@ def user_paths() -> dict[str, Any]:
             "delete": {
                 "summary": "Disable the user: they sign in no more and their sessions end",
                 "security": BEARER,
+                # The address a user was registered with (POST's `email`): the service refuses a path
+                # with a control character (400) before it looks anything up, so "any string" is not valid.
                 "parameters": [
-                    {"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}
+                    {
+                        "name": "email",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "email"},
+                    }
                 ],
                 "responses": {
                     "204": {"description": "Disabled"},
