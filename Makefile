@@ -9,7 +9,7 @@ UV := $(UV_VENV)/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-test lock check-lock compose-cli run migrate test lint typecheck format bench clean browser oidc-provider
+.PHONY: install install-test lock check-lock compose-cli run migrate test lint typecheck format bench docs clean browser oidc-provider
 
 # uv's own message names its command; ours names the one this project uses.
 define check_lock
@@ -99,6 +99,9 @@ bench: install-test
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/testclock.py
+
+docs: install-test
+	$(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache tests/oidc/node_modules
