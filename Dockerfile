@@ -18,6 +18,8 @@ COPY pyproject.toml uv.lock README.md LICENSE ./
 RUN uv sync --locked --no-install-project --no-editable
 COPY scheduler scheduler
 COPY notifiers notifiers
+# The message catalogs are compiled here, so the image holds the .mo files that the texts are read from.
+RUN /opt/sipvakt/bin/pybabel compile --domain messages --directory notifiers/locale
 COPY calendars calendars
 COPY config config
 COPY service service

@@ -9,7 +9,7 @@ UV := $(UV_VENV)/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-test lock check-lock compose-cli run migrate test lint typecheck format bench docs clean browser oidc-provider
+.PHONY: catalogs install install-test lock check-lock compose-cli run migrate test lint typecheck format bench docs clean browser oidc-provider
 
 # uv's own message names its command; ours names the one this project uses.
 define check_lock
@@ -18,7 +18,7 @@ define check_lock
 	  *) echo "$$out" >&2 ;; esac; exit 1; }
 endef
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed catalogs
 
 $(UV): requirements/uv.txt
 	$(PYTHON) -m venv $(UV_VENV)
@@ -30,8 +30,16 @@ $(VENV)/.installed: pyproject.toml uv.lock $(UV)
 	$(UV) sync --locked --quiet
 	touch $@
 
+# The message catalogs (.po, edited by people) are compiled to the .mo files the service reads.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard notifiers/locale/*/LC_MESSAGES/messages.po))
+
+catalogs: $(CATALOGS)
+
+notifiers/locale/%.mo: notifiers/locale/%.po $(VENV)/.installed
+	$(BIN)/pybabel compile --domain messages --input-file $< --output-file $@
+
 # The benchmarks' comparison library comes too, so bench/ is type-checked like the rest.
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test catalogs
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(UV) sync --locked --quiet --extra test --extra bench

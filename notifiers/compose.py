@@ -123,6 +123,7 @@ def meeting_message(
         organizer_name=meeting.organizer.name,
         organizer_organisation=meeting.organizer.organisation,
         reply_links=reply_links,
+        language=participant.language,
     )
 
 

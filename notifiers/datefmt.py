@@ -1,28 +1,20 @@
-"""Dates and times of day as people read them, always on the Stockholm wall clock.
+"""Dates and times of day as people read them, always on the Stockholm wall clock, written by Babel.
 
-Swedish: "måndag 14 december 2026 kl. 13.00–14.30"; English: "Monday 14 December 2026 at 13:00–14:30".
+Swedish: "måndag 14 december 2026 kl. 13.00–14.30"; English: "Monday 14 December 2026 at 13:00–14:30";
+easy Swedish: "måndag 14 december 2026 klockan 13.00 till 14.30" (no abbreviations). The patterns
+(LDML, as Babel reads them) and the words around them are in the message catalogs, so a language's
+dates are worded where its other texts are.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+from babel.dates import format_date as babel_date
+from babel.dates import format_time as babel_time
 
 from calendars.stockholm import STOCKHOLM
-
-
-@dataclass(frozen=True)
-class DateWords:
-    """The words one language needs: month and weekday names, the word before a time, the clock separator."""
-
-    months: tuple[str, ...]
-    weekdays: tuple[str, ...]
-    at: str
-    time_separator: str
-
-    def __post_init__(self) -> None:
-        if len(self.months) != 12 or len(self.weekdays) != 7:
-            raise ValueError("12 month names and 7 weekday names are needed")
+from notifiers.i18n import Language, babel_locale, text
 
 
 def _local(moment: datetime) -> datetime:
@@ -31,30 +23,48 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone(STOCKHOLM)
 
 
-def format_date(moment: datetime, words: DateWords) -> str:
+def format_calendar_date(day: date, language: Language) -> str:
+    """``14 december 2026``, for a day that is not a moment (a letter's date)."""
+    return babel_date(day, text(language, "dates.date"), locale=babel_locale(language))
+
+
+def format_date(moment: datetime, language: Language) -> str:
     """``14 december 2026``."""
-    local = _local(moment)
-    return f"{local.day} {words.months[local.month - 1]} {local.year}"
+    return format_calendar_date(_local(moment).date(), language)
 
 
-def format_clock(moment: datetime, words: DateWords) -> str:
+def format_clock(moment: datetime, language: Language) -> str:
     """``13.00`` in Swedish, ``13:00`` in English."""
-    local = _local(moment)
-    return f"{local.hour:02d}{words.time_separator}{local.minute:02d}"
+    # Babel is given the wall-clock time without its zone, which the pattern does not show anyway.
+    wall = _local(moment).time().replace(tzinfo=None)
+    return babel_time(wall, text(language, "dates.clock"), locale=babel_locale(language))
 
 
-def format_day(moment: datetime, words: DateWords) -> str:
+def format_day(moment: datetime, language: Language) -> str:
     """``måndag 14 december 2026``."""
-    return f"{words.weekdays[_local(moment).weekday()]} {format_date(moment, words)}"
+    return babel_date(_local(moment).date(), text(language, "dates.day"), locale=babel_locale(language))
 
 
-def format_moment(moment: datetime, words: DateWords) -> str:
+def format_moment(moment: datetime, language: Language) -> str:
     """``måndag 14 december 2026 kl. 13.00``."""
-    return f"{format_day(moment, words)} {words.at} {format_clock(moment, words)}"
+    return text(
+        language, "dates.moment", day=format_day(moment, language), clock=format_clock(moment, language)
+    )
 
 
-def format_span(starts_at: datetime, ends_at: datetime, words: DateWords) -> str:
+def format_span(starts_at: datetime, ends_at: datetime, language: Language) -> str:
     """``måndag 14 december 2026 kl. 13.00–14.30``; both days are named when the meeting passes midnight."""
     if _local(starts_at).date() == _local(ends_at).date():
-        return f"{format_moment(starts_at, words)}–{format_clock(ends_at, words)}"
-    return f"{format_moment(starts_at, words)} – {format_moment(ends_at, words)}"
+        return text(
+            language,
+            "dates.span",
+            day=format_day(starts_at, language),
+            start=format_clock(starts_at, language),
+            end=format_clock(ends_at, language),
+        )
+    return text(
+        language,
+        "dates.span_days",
+        start=format_moment(starts_at, language),
+        end=format_moment(ends_at, language),
+    )

@@ -1,4 +1,5 @@
-"""The words of a coordinator's daily digest, in Swedish: a headline with the day, then three headed lists
+"""The words of a coordinator's daily digest, in Swedish (the catalogs' `digest` texts): a headline with
+the day, then three headed lists
 (deadlines this coming week, unanswered invitations, invitations not delivered, new deviations) and, when
 there are any, the answers that came with a comment.
 
@@ -11,59 +12,52 @@ from __future__ import annotations
 
 from calendars.stockholm import start_of_day
 from notifiers.datefmt import format_day, format_moment
-from notifiers.templates import NoticeMessage, NoticeSection, date_words
+from notifiers.i18n import DEFAULT_LANGUAGE, Language, section, text
+from notifiers.templates import NoticeMessage, NoticeSection
 from scheduler.digest import HORIZON_DAYS, Digest, DigestDeadline, DigestDeviation, DigestInvitation
 
-DEADLINE_NAMES = {
-    "meeting_due": "SIP-mötet ska ha hållits",
-    "invitation_due": "Kallelserna ska ha skickats",
-    "notice": "Sista dag att skicka kallelser",
-    "rsvp_due": "Sista svarsdag för kallelsen",
-    "followup_due": "Uppföljningen ska ha hållits",
-    "consent_expires": "Samtycket upphör",
-    "turns_18": "Fyller 18 år",
-    "action_due": "Åtgärd ska vara klar",
-}
-DEVIATION_NAMES = {
-    "no_response": "Inget svar på kallelsen",
-    "no_show": "Kallad deltagare kom inte",
-    "action_not_done": "Åtgärd inte genomförd i tid",
-    "late": "Tidsfrist överskriden",
-}
+# A coordinator has no language of their own in the contract: digests are Swedish.
+LANGUAGE: Language = DEFAULT_LANGUAGE
+
+
+def answer_name(answer: str, language: Language = LANGUAGE) -> str:
+    """``tackar ja`` for ``accepted``; an answer without a name is shown as it is."""
+    return section(language, "answer_names").get(answer, answer)
 
 
 def digest_notice(digest: Digest) -> NoticeMessage:
-    words = date_words("sv")
+    day = format_day(start_of_day(digest.day), LANGUAGE)
     return NoticeMessage(
         case_reference=None,
-        headline=f"SIP-bevakning: sammanställning {format_day(start_of_day(digest.day), words)}",
-        paragraphs=(
-            "Det här är dagens sammanställning för dina öppna SIP-ärenden. Den skickas varje arbetsdag då "
-            "någon av listorna har något att ta upp.",
-        ),
+        headline=text(LANGUAGE, "digest.headline", day=day),
+        paragraphs=(text(LANGUAGE, "digest.intro"),),
         sections=(
             NoticeSection(
-                f"Tidsfrister de närmaste {HORIZON_DAYS} dagarna",
+                text(LANGUAGE, "digest.deadlines", days=HORIZON_DAYS),
                 tuple(_deadline(deadline) for deadline in digest.deadlines),
-                f"Inga tidsfrister de närmaste {HORIZON_DAYS} dagarna.",
+                text(LANGUAGE, "digest.no_deadlines", days=HORIZON_DAYS),
             ),
             NoticeSection(
-                "Obesvarade kallelser",
+                text(LANGUAGE, "digest.invitations"),
                 tuple(_invitation(invitation) for invitation in digest.invitations),
-                "Inga obesvarade kallelser till kommande möten.",
+                text(LANGUAGE, "digest.no_invitations"),
             ),
             NoticeSection(
-                "Kallelser som inte har kommit fram",
+                text(LANGUAGE, "digest.undelivered"),
                 tuple(_undelivered(invitation) for invitation in digest.undelivered),
-                "Alla kallelser till kommande möten har kommit fram.",
+                text(LANGUAGE, "digest.no_undelivered"),
             ),
             NoticeSection(
-                "Nya avvikelser",
+                text(LANGUAGE, "digest.deviations"),
                 tuple(_deviation(deviation) for deviation in digest.deviations),
-                "Inga nya avvikelser sedan förra sammanställningen.",
+                text(LANGUAGE, "digest.no_deviations"),
             ),
             *(
-                (NoticeSection("Svar med kommentar", tuple(_answer(answer) for answer in digest.answers)),)
+                (
+                    NoticeSection(
+                        text(LANGUAGE, "digest.answers"), tuple(_answer(answer) for answer in digest.answers)
+                    ),
+                )
                 if digest.answers
                 else ()
             ),
@@ -72,20 +66,22 @@ def digest_notice(digest: Digest) -> NoticeMessage:
 
 
 def _deadline(deadline: DigestDeadline) -> str:
-    name = DEADLINE_NAMES.get(deadline.kind, deadline.kind)
-    day = format_day(start_of_day(deadline.due), date_words("sv"))
-    return f"{day}: {name}, ärende {deadline.case_id} (regel {deadline.rule})"
+    name = section(LANGUAGE, "deadline_names").get(deadline.kind, deadline.kind)
+    day = format_day(start_of_day(deadline.due), LANGUAGE)
+    return text(
+        LANGUAGE, "digest.deadline_line", day=day, name=name, case_id=deadline.case_id, rule=deadline.rule
+    )
 
 
 def _invitation(invitation: DigestInvitation) -> str:
-    late = ", sista svarsdag har passerat" if invitation.status == "unanswered" else ""
+    late = text(LANGUAGE, "digest.past_rsvp") if invitation.status == "unanswered" else ""
     return _invitation_line(invitation) + late
 
 
 def _undelivered(invitation: DigestInvitation) -> str:
     if invitation.status == "failed":
-        return _invitation_line(invitation) + ", kunde inte levereras: kontakta deltagaren på annat sätt"
-    return _invitation_line(invitation) + ", inte levererad ännu"
+        return _invitation_line(invitation) + text(LANGUAGE, "digest.failed")
+    return _invitation_line(invitation) + text(LANGUAGE, "digest.not_yet")
 
 
 def _who(invitation: DigestInvitation) -> str:
@@ -95,25 +91,25 @@ def _who(invitation: DigestInvitation) -> str:
 
 
 def _invitation_line(invitation: DigestInvitation) -> str:
-    meeting = format_moment(invitation.starts_at, date_words("sv"))
-    return f"{_who(invitation)}: möte {meeting}, ärende {invitation.case_id}"
-
-
-ANSWER_NAMES = {
-    "accepted": "tackar ja",
-    "declined": "tackar nej",
-    "tentative": "svarar kanske",
-    "delegated": "skickar ersättare",
-}
+    meeting = format_moment(invitation.starts_at, LANGUAGE)
+    return text(
+        LANGUAGE, "digest.invitation_line", who=_who(invitation), meeting=meeting, case_id=invitation.case_id
+    )
 
 
 def _answer(answer: DigestInvitation) -> str:
-    meeting = format_moment(answer.starts_at, date_words("sv"))
-    said = ANSWER_NAMES.get(answer.status, answer.status)
-    return f"{_who(answer)} {said} till mötet {meeting}, ärende {answer.case_id}: {answer.comment}"
+    return text(
+        LANGUAGE,
+        "digest.answer_line",
+        who=_who(answer),
+        said=answer_name(answer.status),
+        meeting=format_moment(answer.starts_at, LANGUAGE),
+        case_id=answer.case_id,
+        comment=answer.comment,
+    )
 
 
 def _deviation(deviation: DigestDeviation) -> str:
-    name = DEVIATION_NAMES.get(deviation.kind, deviation.kind)
-    detected = format_moment(deviation.detected_at, date_words("sv"))
-    return f"{name}, ärende {deviation.case_id} (upptäckt {detected})"
+    name = section(LANGUAGE, "deviation_names").get(deviation.kind, deviation.kind)
+    detected = format_moment(deviation.detected_at, LANGUAGE)
+    return text(LANGUAGE, "digest.deviation_line", name=name, case_id=deviation.case_id, detected=detected)

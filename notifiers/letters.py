@@ -25,7 +25,8 @@ from fpdf import FPDF
 
 from calendars.addresses import require_web_url
 from calendars.clean_text import clean_line
-from notifiers.templates import MeetingMessage, MeetingTexts, date_words, meeting_texts
+from notifiers.datefmt import format_calendar_date
+from notifiers.templates import MeetingMessage, MeetingTexts, meeting_texts
 
 WINDOW_LEFT_MM = 20.0
 WINDOW_TOP_MM = 45.0
@@ -129,10 +130,9 @@ def _body(
     pdf: FPDF, message: MeetingMessage, texts: MeetingTexts, reply: LetterReply | None, letter_date: date
 ) -> None:
     width = pdf.w - 2 * MARGIN_MM
-    words = date_words(message.language)
     pdf.set_font("Helvetica", size=10)
     pdf.set_xy(130, WINDOW_TOP_MM + 1)
-    pdf.cell(60, 5, printable(f"{letter_date.day} {words.months[letter_date.month - 1]} {letter_date.year}"))
+    pdf.cell(60, 5, printable(format_calendar_date(letter_date, message.language)))
 
     pdf.set_xy(MARGIN_MM, BODY_TOP_MM)
     pdf.set_font("Helvetica", style="B", size=15)

@@ -16,11 +16,12 @@ from pydantic import ValidationError
 
 from notifiers.compose import Sender, message_id, organizer_address
 from notifiers.datefmt import format_moment, format_span
-from notifiers.digest import ANSWER_NAMES, digest_notice
+from notifiers.digest import LANGUAGE, answer_name, digest_notice
+from notifiers.i18n import text
 from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
 from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
 from notifiers.reminder_notices import REMINDER_NOTICES
-from notifiers.templates import NoticeMessage, date_words, render_notice
+from notifiers.templates import NoticeMessage, render_notice
 from scheduler.case import Case, Meeting, ParticipantInfo
 from scheduler.digest import NOTICE as DIGEST_NOTICE
 from scheduler.digest import Digest
@@ -34,18 +35,16 @@ def proposal_notice(
     ends_at: datetime | None,
     comment: str | None = None,
 ) -> NoticeMessage:
-    words = date_words("sv")
-    proposed = format_span(starts_at, ends_at, words) if ends_at else format_moment(starts_at, words)
+    proposed = format_span(starts_at, ends_at, LANGUAGE) if ends_at else format_moment(starts_at, LANGUAGE)
+    span = format_span(meeting.starts_at, meeting.ends_at, LANGUAGE)
     return NoticeMessage(
         case_reference=case.case_id,
-        headline="Förslag på ny tid för SIP-möte",
+        headline=text(LANGUAGE, "proposal.headline"),
         paragraphs=(
-            f"{who(participant)} föreslår en annan tid för SIP-mötet "
-            f"{format_span(meeting.starts_at, meeting.ends_at, words)}.",
-            f"Föreslagen tid: {proposed}.",
-            *((f"Kommentar: {comment}",) if comment else ()),
-            "Mötet är inte flyttat. Ska tiden ändras, gör det i ärendesystemet: då får alla en uppdaterad "
-            "kallelse.",
+            text(LANGUAGE, "proposal.what", participant=who(participant), span=span),
+            text(LANGUAGE, "proposal.proposed", proposed=proposed),
+            *((text(LANGUAGE, "proposal.comment", comment=comment),) if comment else ()),
+            text(LANGUAGE, "proposal.act"),
         ),
     )
 
@@ -58,9 +57,12 @@ def forwarded_reply_notice(
     calendar_answer: str | None = None,
 ) -> NoticeMessage:
     """An ordinary reply (no calendar answer in it) passed on to the case's coordinator, as written."""
-    words = date_words("sv")
-    sender = who(participant) if participant is not None else "En mottagare av ett meddelande i ärendet"
-    about = f" om SIP-mötet {format_span(meeting.starts_at, meeting.ends_at, words)}" if meeting else ""
+    sender = who(participant) if participant is not None else text(LANGUAGE, "forwarded_reply.someone")
+    if meeting is not None:
+        span = format_span(meeting.starts_at, meeting.ends_at, LANGUAGE)
+        what = text(LANGUAGE, "forwarded_reply.what_meeting", sender=sender, span=span)
+    else:
+        what = text(LANGUAGE, "forwarded_reply.what", sender=sender)
     written_paragraphs = tuple(
         " ".join(line.strip() for line in block.splitlines() if line.strip())
         for block in written.split("\n\n")
@@ -68,36 +70,30 @@ def forwarded_reply_notice(
     )
     return NoticeMessage(
         case_reference=case.case_id,
-        headline="Svar på meddelande från sipvakt",
+        headline=text(LANGUAGE, "forwarded_reply.headline"),
         paragraphs=(
-            f"{sender} har svarat på ett meddelande{about} med ett vanligt e-postsvar, utan svar i "
-            "kalendern. sipvakt har inte ändrat något i ärendet. Svara på det här meddelandet för att "
-            "svara avsändaren.",
+            what,
             *(
-                (
-                    f"Svaret i kalendern ({ANSWER_NAMES.get(calendar_answer, calendar_answer)}) kunde "
-                    "inte registreras: mötet är inställt eller redan passerat.",
-                )
+                (text(LANGUAGE, "forwarded_reply.calendar_lost", answer=answer_name(calendar_answer)),)
                 if calendar_answer
                 else ()
             ),
-            *(written_paragraphs or ("(Svaret innehöll ingen text.)",)),
-            "Eventuella bilagor har inte skickats vidare.",
+            *(written_paragraphs or (text(LANGUAGE, "forwarded_reply.empty"),)),
+            text(LANGUAGE, "forwarded_reply.attachments"),
         ),
     )
 
 
 def undeliverable_notice(case: Case, meeting: Meeting, participant: ParticipantInfo) -> NoticeMessage:
-    words = date_words("sv")
+    address = participant.email or text(LANGUAGE, "undeliverable.given_address")
+    span = format_span(meeting.starts_at, meeting.ends_at, LANGUAGE)
     return NoticeMessage(
         case_reference=case.case_id,
-        headline="Kallelsen kunde inte levereras",
+        headline=text(LANGUAGE, "undeliverable.headline"),
         paragraphs=(
-            f"Kallelsen till {who(participant)} för SIP-mötet "
-            f"{format_span(meeting.starts_at, meeting.ends_at, words)} kunde inte levereras till "
-            f"{participant.email or 'den angivna adressen'}. Mottagarens server tar inte emot den.",
-            "Kallelsen räknas inte som skickad: den ger ingen kallelsetid, och inga påminnelser går dit.",
-            "Kontakta deltagaren på annat sätt, eller rätta adressen och kalla på nytt.",
+            text(LANGUAGE, "undeliverable.what", participant=who(participant), span=span, address=address),
+            text(LANGUAGE, "undeliverable.counts"),
+            text(LANGUAGE, "undeliverable.act"),
         ),
     )
 
@@ -140,18 +136,20 @@ def _webhook_disabled(subject: NoticeSubject) -> NoticeMessage:
     payload = subject.payload
     subscription = str(payload["subscription_id"])
     described = f" ({payload['description']})" if payload.get("description") else ""
-    since = format_moment(datetime.fromisoformat(payload["failing_since"]), date_words("sv"))
+    since = format_moment(datetime.fromisoformat(payload["failing_since"]), LANGUAGE)
     return NoticeMessage(
         case_reference=None,
-        headline="Webhook-prenumeration avstängd",
+        headline=text(LANGUAGE, "webhook_disabled.headline"),
         paragraphs=(
-            f"sipvakt har slutat skicka händelser till webhook-prenumerationen {subscription}{described}, "
-            f"mottagare {payload['endpoint']}.",
-            f"Mottagaren har inte tagit emot en händelse som sipvakt försökt leverera sedan {since}. "
-            f"Senaste fel: {payload['last_error']}.",
-            "Händelser som väntade på leverans sparas. Rätta mottagaren och aktivera prenumerationen igen "
-            f"med POST /v1/webhook-subscriptions/{subscription}/enable: då skickas de väntande händelserna "
-            "och nya händelser igen. Det som händer medan prenumerationen är avstängd skickas inte.",
+            text(
+                LANGUAGE,
+                "webhook_disabled.what",
+                subscription=subscription,
+                described=described,
+                endpoint=payload["endpoint"],
+            ),
+            text(LANGUAGE, "webhook_disabled.since", since=since, error=payload["last_error"]),
+            text(LANGUAGE, "webhook_disabled.act", subscription=subscription),
         ),
     )
 

@@ -12,15 +12,18 @@ from collections.abc import Callable
 from datetime import date
 
 from calendars.stockholm import start_of_day
+from notifiers.compose import PROFESSIONAL_ROLES
 from notifiers.datefmt import format_day, format_span
+from notifiers.i18n import DEFAULT_LANGUAGE, Language, text
 from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
-from notifiers.templates import NoticeMessage, date_words
+from notifiers.templates import NoticeMessage
 
-WORDS = date_words("sv")
+# The people who run a case have no language of their own in the contract: their reminders are Swedish.
+STAFF: Language = DEFAULT_LANGUAGE
 
 
-def _day(value: str) -> str:
-    return format_day(start_of_day(date.fromisoformat(value)), WORDS)
+def _day(value: str, language: Language = STAFF) -> str:
+    return format_day(start_of_day(date.fromisoformat(value)), language)
 
 
 def _case_reference(subject: NoticeSubject) -> str:
@@ -29,27 +32,40 @@ def _case_reference(subject: NoticeSubject) -> str:
     return subject.case.case_id
 
 
-def _meeting_span(subject: NoticeSubject) -> str:
+def _meeting_span(subject: NoticeSubject, language: Language = STAFF) -> str:
     meeting = subject.meeting
     if meeting is None:
         raise UnknownNotice("the reminder's meeting no longer exists")
-    return format_span(meeting.starts_at, meeting.ends_at, WORDS)
+    return format_span(meeting.starts_at, meeting.ends_at, language)
+
+
+def _participant_language(subject: NoticeSubject) -> Language:
+    return subject.participant.language if subject.participant is not None else DEFAULT_LANGUAGE
+
+
+def _participant_reference(subject: NoticeSubject) -> str | None:
+    """The case reference, for a professional only: to a child or a parent it means nothing, and it is a
+    handle on the case (as in the invitation itself)."""
+    reference = _case_reference(subject)
+    participant = subject.participant
+    return reference if participant is not None and participant.role in PROFESSIONAL_ROLES else None
 
 
 def _rsvp(subject: NoticeSubject) -> NoticeMessage:
     meeting = subject.meeting
-    span = _meeting_span(subject)
+    language = _participant_language(subject)
+    span = _meeting_span(subject, language)
     assert meeting is not None
     return NoticeMessage(
-        case_reference=_case_reference(subject),
-        headline="Påminnelse: svara på kallelsen till SIP-möte",
+        case_reference=_participant_reference(subject),
+        headline=text(language, "rsvp_reminder.headline"),
         paragraphs=(
-            f"Du är kallad till SIP-mötet {span}, {meeting.location}. Vi har inte fått ditt svar ännu.",
-            "Svara om du kommer, inte kommer eller skickar en ersättare: via länken nedan eller i din "
-            "kalender.",
+            text(language, "rsvp_reminder.asked", span=span, location=meeting.location),
+            text(language, "rsvp_reminder.how"),
         ),
         link_url=subject.reply_page_url,
-        link_label="Svara på kallelsen",
+        link_label=text(language, "rsvp_reminder.link_label"),
+        language=language,
     )
 
 
@@ -57,11 +73,10 @@ def _followup_call(subject: NoticeSubject) -> NoticeMessage:
     span = _meeting_span(subject)
     return NoticeMessage(
         case_reference=_case_reference(subject),
-        headline="Dags att kalla till uppföljning av SIP",
+        headline=text(STAFF, "followup_call.headline"),
         paragraphs=(
-            f"Planen från SIP-mötet {span} ska följas upp {_day(subject.payload['followup_on'])}, och du är "
-            "huvudansvarig.",
-            "Skicka kallelsen nu, så att alla får den i den tid som regionens riktlinje kräver.",
+            text(STAFF, "followup_call.due", span=span, day=_day(subject.payload["followup_on"])),
+            text(STAFF, "followup_call.act"),
         ),
     )
 
@@ -69,58 +84,45 @@ def _followup_call(subject: NoticeSubject) -> NoticeMessage:
 def _consent_expiry(subject: NoticeSubject) -> NoticeMessage:
     return NoticeMessage(
         case_reference=_case_reference(subject),
-        headline="Samtycket i ett SIP-ärende upphör snart",
+        headline=text(STAFF, "consent_expiry.headline"),
         paragraphs=(
-            f"Samtycket gäller till och med {_day(subject.payload['valid_to'])}.",
-            "Behövs samordningen efter det, ta in ett nytt samtycke i tid; annars avslutas planen.",
+            text(STAFF, "consent_expiry.until", day=_day(subject.payload["valid_to"])),
+            text(STAFF, "consent_expiry.act"),
         ),
     )
 
 
-def _fixed(headline: str, *paragraphs: str) -> Callable[[NoticeSubject], NoticeMessage]:
+def _fixed(name: str) -> Callable[[NoticeSubject], NoticeMessage]:
     """A reminder whose words depend on nothing but the case reference: it tells of a day or an event
     that the case shows, since the day itself (a birthday, say) would tell more than the mail may."""
 
     def build(subject: NoticeSubject) -> NoticeMessage:
         return NoticeMessage(
-            case_reference=_case_reference(subject), headline=headline, paragraphs=paragraphs
+            case_reference=_case_reference(subject),
+            headline=text(STAFF, f"{name}.headline"),
+            paragraphs=(text(STAFF, f"{name}.what"), text(STAFF, f"{name}.act")),
         )
 
     return build
 
 
-_turns_18 = _fixed(
-    "Den enskilde fyller snart 18 år",
-    "Personen som planen gäller blir snart myndig. Från 18-årsdagen gäller hens eget samtycke i stället "
-    "för vårdnadshavarens.",
-    "Se dagen i ärendet i sipvakt, och ta in den unges eget samtycke före den.",
-)
-
-_leaves_target_group = _fixed(
-    "Den enskilde lämnar snart målgruppen för SIP-riktlinjen",
-    "Personen som planen gäller når snart den ålder då regionens riktlinje för SIP inte längre gäller hen.",
-    "Se dagen i ärendet i sipvakt, och bestäm före den om samordningen ska lämnas över, fortsätta enligt "
-    "en annan överenskommelse eller avslutas. Ärendet stängs inte av sig självt.",
-)
-
-_urgent_opened = _fixed(
-    "Nytt SIP-ärende med skyddsbehov",
-    "Ett SIP-ärende där den enskilde bedöms ha skyddsbehov har öppnats i sipvakt, och du är samordnare.",
-    "Arbetet ska påbörjas utan dröjsmål: kalla till SIP-möte så snart som möjligt. Tidsgränsen för mötet "
-    "står i ärendet i sipvakt.",
-)
+_turns_18 = _fixed("turns_18")
+_leaves_target_group = _fixed("leaves_target_group")
+_urgent_opened = _fixed("urgent_opened")
 
 
 def _action_due(subject: NoticeSubject) -> NoticeMessage:
     payload = subject.payload
-    agreed = f" bestämdes på SIP-mötet {_meeting_span(subject)} och" if subject.meeting else ""
+    due = {"action_id": payload["action_id"], "day": _day(payload["due_on"])}
+    what = (
+        text(STAFF, "action_due.agreed_due", span=_meeting_span(subject), **due)
+        if subject.meeting
+        else text(STAFF, "action_due.due", **due)
+    )
     return NoticeMessage(
         case_reference=_case_reference(subject),
-        headline="Påminnelse: en åtgärd i en SIP ska snart vara utförd",
-        paragraphs=(
-            f"Åtgärd {payload['action_id']}{agreed} ska vara utförd senast {_day(payload['due_on'])}.",
-            "Meddela samordnaren när den är utförd. En åtgärd som inte är utförd i tid blir en avvikelse.",
-        ),
+        headline=text(STAFF, "action_due.headline"),
+        paragraphs=(what, text(STAFF, "action_due.act")),
     )
 
 
@@ -134,37 +136,36 @@ def _deviation(subject: NoticeSubject) -> NoticeMessage:
     if deviation is None:
         raise UnknownNotice("the deviation is no longer in the case")
     what = {
-        "no_response": lambda: (
-            f"{_participant(subject)} har inte svarat på kallelsen till SIP-mötet {_meeting_span(subject)}."
+        "no_response": lambda: text(
+            STAFF, "deviation.no_response", participant=_participant(subject), span=_meeting_span(subject)
         ),
-        "no_show": lambda: (
-            f"{_participant(subject)} kom inte till SIP-mötet {_meeting_span(subject)} trots kallelse."
+        "no_show": lambda: text(
+            STAFF, "deviation.no_show", participant=_participant(subject), span=_meeting_span(subject)
         ),
-        "action_not_done": lambda: f"Åtgärd {deviation.action_id} var inte utförd den dag planen anger.",
-        "late": lambda: f"En tidsgräns i regionens riktlinje har passerats ({deviation.rule}).",
+        "action_not_done": lambda: text(STAFF, "deviation.action_not_done", action_id=deviation.action_id),
+        "late": lambda: text(STAFF, "deviation.late", rule=deviation.rule),
     }[deviation.kind]()
     return NoticeMessage(
         case_reference=case.case_id,
-        headline="Avvikelse i ett SIP-ärende",
-        paragraphs=(what, "Avvikelsen är registrerad i sipvakt. Hantera den enligt er rutin för avvikelser."),
+        headline=text(STAFF, "deviation.headline"),
+        paragraphs=(what, text(STAFF, "deviation.act")),
     )
 
 
 def _participant(subject: NoticeSubject) -> str:
-    return who(subject.participant) if subject.participant else "En kallad deltagare"
+    return who(subject.participant) if subject.participant else text(STAFF, "deviation.someone")
 
 
 def _survey(subject: NoticeSubject) -> NoticeMessage:
-    span = _meeting_span(subject)
+    language = _participant_language(subject)
+    span = _meeting_span(subject, language)
     return NoticeMessage(
-        case_reference=_case_reference(subject),
-        headline="Vad tyckte du om SIP-mötet?",
-        paragraphs=(
-            f"Du har varit med på ett SIP-möte {span}. Vi vill gärna veta hur det fungerade för dig.",
-            "Enkäten är frivillig och tar några minuter.",
-        ),
+        case_reference=_participant_reference(subject),
+        headline=text(language, "survey.headline"),
+        paragraphs=(text(language, "survey.asked", span=span), text(language, "survey.voluntary")),
         link_url=str(subject.payload["url"]),
-        link_label="Till enkäten",
+        link_label=text(language, "survey.link_label"),
+        language=language,
     )
 
 

@@ -1,23 +1,21 @@
-"""The sign-in link message: a plain notice about no case, worded from the `[sign_in_link]` texts."""
+"""The sign-in link message: a plain notice about no case, worded from the `sign_in_link` texts."""
 
 from __future__ import annotations
 
-from string import Template
-
-from notifiers.templates import Language, NoticeMessage, texts
+from notifiers.i18n import Language, text
+from notifiers.templates import NoticeMessage
 
 
 def sign_in_notice(link_url: str, valid_minutes: int, language: Language = "sv") -> NoticeMessage:
-    words = texts(language, "sign_in_link")
     return NoticeMessage(
         case_reference=None,
-        headline=words["headline"],
+        headline=text(language, "sign_in_link.headline"),
         paragraphs=(
-            words["intro"],
-            Template(words["validity"]).substitute(minutes=valid_minutes),
-            words["ignore"],
+            text(language, "sign_in_link.intro"),
+            text(language, "sign_in_link.validity", minutes=valid_minutes),
+            text(language, "sign_in_link.ignore"),
         ),
         link_url=link_url,
-        link_label=words["link_label"],
+        link_label=text(language, "sign_in_link.link_label"),
         language=language,
     )

@@ -1,9 +1,10 @@
-"""Message texts for invitations, updates, cancellations and plain notices, in Swedish and English.
+"""Message texts for invitations, updates, cancellations and plain notices, in every recipient's language.
 
-The words live in ``notifiers/templates/{sv,en}.toml`` and the page shapes in ``meeting.*`` and
-``notice.*`` next to them (``string.Template``). The inputs have no field for a personnummer, the person's
-name, a diagnosis or case notes, so a message cannot carry them: only time, place, purpose, questions,
-organizer, the coordinator to contact, the case reference and reply links. The case reference is a
+The words come from the message catalogs (``notifiers/i18n.py``) and the page shapes from
+``meeting.*`` and ``notice.*`` in ``notifiers/templates/`` (``string.Template``). The inputs have no
+field for a personnummer, the person's name, a diagnosis or case notes, so a message cannot carry them:
+only time, place, purpose, questions, organizer, the coordinator to contact, the case reference and
+reply links. The case reference is a
 handle for professionals and means nothing to a child or a parent: it is given only in professionals'
 copies, and everyone is told whom to ask instead.
 """
@@ -12,20 +13,18 @@ from __future__ import annotations
 
 import html
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from string import Template
-from typing import Any, Literal
 
 from calendars.addresses import require_web_url
 from calendars.clean_text import clean_line
-from notifiers.datefmt import DateWords, format_clock, format_date, format_span
-
-Language = Literal["sv", "en"]
+from notifiers.datefmt import format_clock, format_date, format_moment, format_span
+from notifiers.i18n import Language, section
+from notifiers.i18n import text as catalog_text
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
@@ -148,46 +147,30 @@ class RenderedMessage:
 
 
 @cache
-def _catalog(language: Language) -> dict[str, Any]:
-    with (_TEMPLATES / f"{language}.toml").open("rb") as file:
-        return tomllib.load(file)
-
-
-@cache
 def _layout(name: str) -> Template:
     return Template((_TEMPLATES / name).read_text(encoding="utf-8"))
 
 
-def date_words(language: Language) -> DateWords:
-    """Month and weekday names and time notation of a language."""
-    dates = _catalog(language)["dates"]
-    return DateWords(tuple(dates["months"]), tuple(dates["weekdays"]), dates["at"], dates["time_separator"])
-
-
-def texts(language: Language, section: str) -> dict[str, str]:
-    """One section of a language's message texts, for messages worded outside this module."""
-    return dict(_catalog(language)[section])
-
-
 def labels(language: Language) -> dict[str, str]:
     """The field labels of a language (``Tid``, ``Plats``, …)."""
-    return dict(_catalog(language)["labels"])
+    return section(language, "labels")
 
 
 def meeting_texts(message: MeetingMessage) -> MeetingTexts:
     """Every sentence and field of a meeting message, cleaned of control and bidi characters."""
-    catalog = _catalog(message.language)
-    texts = catalog[message.kind.value]
-    words = date_words(message.language)
-    label = labels(message.language)
+    language = message.language
+    texts = section(language, message.kind.value)
+    label = labels(language)
     subject = Template(_with_reference(texts, "subject", message.case_reference)).substitute(
-        date=format_date(message.starts_at, words),
-        time=format_clock(message.starts_at, words),
+        date=format_date(message.starts_at, language),
+        time=format_clock(message.starts_at, language),
         case_reference=clean_line(message.case_reference or ""),
     )
-    details: list[tuple[str, str]] = [(label["when"], format_span(message.starts_at, message.ends_at, words))]
+    details: list[tuple[str, str]] = [
+        (label["when"], format_span(message.starts_at, message.ends_at, language))
+    ]
     if message.kind is MeetingMessageKind.UPDATE and message.previous_starts_at is not None:
-        details.append((label["previous"], _previous(message.previous_starts_at, words)))
+        details.append((label["previous"], format_moment(message.previous_starts_at, language)))
     if location := clean_line(message.location):
         details.append((label["place"], location))
     if message.online_url is not None:
@@ -229,10 +212,9 @@ def meeting_texts(message: MeetingMessage) -> MeetingTexts:
 def calendar_texts(message: MeetingMessage) -> CalendarTexts:
     """The calendar's summary and description, by the same rule as the message: the case reference only
     for professionals, the coordinator to contact for everyone."""
-    catalog = _catalog(message.language)
-    summary = Template(_with_reference(catalog["calendar"], "summary", message.case_reference)).substitute(
-        case_reference=clean_line(message.case_reference or "")
-    )
+    summary = Template(
+        _with_reference(section(message.language, "calendar"), "summary", message.case_reference)
+    ).substitute(case_reference=clean_line(message.case_reference or ""))
     lines = [clean_line(message.purpose)]
     if contact := _contact_line(message.contact):
         lines.append(f"{labels(message.language)['contact']}: {contact}")
@@ -249,10 +231,6 @@ def _contact_line(contact: Contact | None) -> str:
         return ""
     parts = (clean_line(contact.name), clean_line(contact.organisation), clean_line(contact.email))
     return ", ".join(part for part in parts if part)
-
-
-def _previous(moment: datetime, words: DateWords) -> str:
-    return f"{format_date(moment, words)} {words.at} {format_clock(moment, words)}"
 
 
 def render_meeting_message(message: MeetingMessage) -> RenderedMessage:
@@ -308,15 +286,17 @@ def _meeting_html(texts: MeetingTexts, language: Language) -> str:
 
 def render_notice(notice: NoticeMessage) -> RenderedMessage:
     """A plain notice or reminder as subject, plain text and HTML."""
-    catalog = _catalog(notice.language)
     label = labels(notice.language)
     headline = clean_line(notice.headline)
     paragraphs = [p for p in (clean_line(paragraph) for paragraph in notice.paragraphs) if p]
     if notice.case_reference is None:
         subject = headline
     else:
-        subject = Template(catalog["notice"]["subject"]).substitute(
-            headline=headline, case_reference=clean_line(notice.case_reference)
+        subject = catalog_text(
+            notice.language,
+            "notice.subject",
+            headline=headline,
+            case_reference=clean_line(notice.case_reference),
         )
     link_label = clean_line(notice.link_label or "") or (notice.link_url or "")
     text_link = f"{link_label}: {notice.link_url}\n" if notice.link_url else ""

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scheduler.events import Language
+
 CaseStatus = Literal["open", "closed"]
 MeetingStatus = Literal["scheduled", "cancelled", "held"]
 # `queued`: a message is in the outbox (or the print queue) and has not reached the participant yet;
@@ -68,6 +70,8 @@ class ParticipantInfo(Model):
     channel: Literal["email", "letter"]
     postal_address: str | None = None
     delegate_of: str | None = None
+    # What the participant reads their messages in; a substitute named later gets Swedish.
+    language: Language = "sv"
 
 
 class Invitation(Model):

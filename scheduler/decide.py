@@ -192,6 +192,7 @@ def _meeting_scheduled(case: Case, event: Event, ctx: Context) -> Decision:
             role=participant.role,
             channel=participant.channel,
             postal_address=participant.postal_address,
+            language=participant.language,
         )
         meeting.invitations[participant.participant_id] = Invitation(
             participant_id=participant.participant_id, channel=participant.channel

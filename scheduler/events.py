@@ -163,6 +163,10 @@ class NoData(Strict):
     pass
 
 
+# The languages a participant may read their messages in (BCP 47): Swedish, English, easy Swedish.
+Language = Literal["sv", "en", "sv-x-lattlast"]
+
+
 class Participant(Strict):
     participant_id: Identifier
     name: Text
@@ -171,6 +175,7 @@ class Participant(Strict):
     role: Literal["child", "guardian", "professional", "representative", "other"]
     channel: Literal["email", "letter"]
     postal_address: LongText | None = None
+    language: Language = "sv"
 
     @model_validator(mode="after")
     def _reachable(self) -> Participant:

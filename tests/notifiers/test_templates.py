@@ -13,7 +13,6 @@ from notifiers.templates import (
     MeetingMessageKind,
     NoticeMessage,
     calendar_texts,
-    date_words,
     render_meeting_message,
     render_notice,
 )
@@ -113,11 +112,10 @@ def test_notice_is_plain_and_neutral() -> None:
 
 
 def test_times_are_shown_on_the_stockholm_clock_across_dst_and_midnight() -> None:
-    words = date_words("sv")
     summer = datetime(2026, 7, 14, 11, 0, tzinfo=STOCKHOLM).astimezone(STOCKHOLM)
-    assert format_span(summer, summer.replace(hour=12), words) == "tisdag 14 juli 2026 kl. 11.00–12.00"
+    assert format_span(summer, summer.replace(hour=12), "sv") == "tisdag 14 juli 2026 kl. 11.00–12.00"
     late = datetime(2026, 12, 31, 23, 0, tzinfo=STOCKHOLM)
-    assert format_span(late, datetime(2027, 1, 1, 0, 30, tzinfo=STOCKHOLM), words) == (
+    assert format_span(late, datetime(2027, 1, 1, 0, 30, tzinfo=STOCKHOLM), "sv") == (
         "torsdag 31 december 2026 kl. 23.00 – fredag 1 januari 2027 kl. 00.30"
     )
 
