@@ -36,6 +36,8 @@ class DueTimer:
     due_at: datetime
     payload: Mapping[str, Any]
     attempts: int
+    # The W3C traceparent of the work that armed the timer, which its firing continues.
+    trace_context: str | None = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from notifiers.transport import PermanentFailure, TemporaryFailure, Transport
 from scheduler.case import Case, Meeting
 from scheduler.clock import Clock
 from scheduler.undeliverable import INVITING_KINDS
-from service import store
+from service import store, tracing
 from service.database import Pool
 from service.database_watch import log_failure
 from service.liveness import Presence, owner_alive
@@ -177,8 +177,17 @@ class DeliveryWorker:
         return [dict(row) for row in rows]
 
     async def _deliver(self, row: dict[str, Any]) -> None:
-        """Send one message and record what became of it. If the record fails, the message is handed
-        back to the queue at once if the database allows, else when its lease is found abandoned."""
+        """Send one message and record what became of it, in a span that continues the trace of the work
+        that queued it."""
+        attributes = {tracing.MESSAGE_KIND: row["kind"], tracing.MESSAGE_CHANNEL: row["channel"]}
+        with tracing.continued(
+            "deliver message", row.get("trace_context"), attributes, tracing.SpanKind.CLIENT
+        ):
+            await self._deliver_traced(row)
+
+    async def _deliver_traced(self, row: dict[str, Any]) -> None:
+        """If the record fails, the message is handed back to the queue at once if the database allows,
+        else when its lease is found abandoned."""
         extra = {"message_id": row["message_id"], "attempt": row["attempts"]}
         try:
             outcome = await self._attempt(row)
@@ -190,6 +199,7 @@ class DeliveryWorker:
             with contextlib.suppress(Exception):
                 await self.pool.execute(RELEASE_OWN, row["message_id"], self.owner)
             return
+        tracing.trace.get_current_span().set_attribute(tracing.OUTCOME, type(outcome).__name__.lower())
         if isinstance(outcome, Delivered):
             self.metrics.deliveries.labels("delivered").inc()
             log.info("delivered", extra=extra)

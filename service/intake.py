@@ -8,7 +8,7 @@ from aiohttp import web
 
 from scheduler.accepted import accept_event
 from scheduler.events import Event, EventValidationError, FieldError, MeetingRescheduled, MeetingScheduled
-from service import access, store
+from service import access, store, tracing
 from service.context import runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
@@ -22,11 +22,15 @@ JSON_TYPES = {"application/json"}
 
 async def receive_event(request: web.Request) -> web.Response:
     rt = runtime(request)
-    try:
-        response = await _receive(request)
-    except Problem as problem:
-        rt.metrics.events_rejected.labels(problem.slug).inc()
-        raise
+    # The trace that applying the event, its timers and its messages continue (service/tracing.py).
+    with tracing.tracer().start_as_current_span("POST /v1/events", kind=tracing.SpanKind.SERVER) as span:
+        try:
+            response = await _receive(request)
+        except Problem as problem:
+            rt.metrics.events_rejected.labels(problem.slug).inc()
+            span.set_attribute("http.response.status_code", problem.status)
+            raise
+        span.set_attribute("http.response.status_code", response.status)
     rt.metrics.events_accepted.inc()
     return response
 
@@ -66,6 +70,9 @@ async def _receive(request: web.Request) -> web.Response:
     if intake.status == "foreign":
         raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
     extra = {"event_id": intake.event_id, "event_type": event.type, "integration_id": integration_id}
+    tracing.trace.get_current_span().set_attributes(
+        {tracing.EVENT_ID: intake.event_id or "", tracing.EVENT_TYPE: event.type}
+    )
     if intake.status == "conflict":
         raise Problem(
             409,

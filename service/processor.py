@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asyncpg import Record
+
 from config.settings import DEFAULT_RETENTION_DAYS
 from scheduler.clock import Clock
 from scheduler.decide import FOREIGN_CASE, Applied, Context, Planner, Rejected, Waiting, decide
 from scheduler.events import Event, parse_event
-from service import policies, retention, store
+from service import policies, retention, store, tracing
 from service.database import Pool
 from service.database_watch import log_failure
 from service.metrics import Metrics
@@ -70,7 +72,7 @@ class EventProcessor:
                     continue  # another process is applying this case's events
                 # Under the case's lock, the case's own oldest pending event goes first.
                 event_row = await connection.fetchrow(
-                    "select event_id, integration_id, payload, received_at from events"
+                    "select event_id, integration_id, payload, received_at, trace_context from events"
                     " where case_id = $1 and state = 'pending' order by seq limit 1 for update",
                     candidate["case_id"],
                 )
@@ -78,27 +80,35 @@ class EventProcessor:
                     break
             if event_row is None:
                 return None
-            now = await self.clock.now()
             event = parse_event(event_row["payload"])
-            case = await store.load_case(connection, event.case_id, for_update=True)
-            overrides = await policies.overrides_for_event(connection, case, event)
-            context = Context(
-                now=now,
-                integration_id=event_row["integration_id"],
-                planner=self.planner.with_overrides(overrides),
-            )
-            owner = await store.case_owner(connection, event.case_id)
-            # Intake refuses an event for another integration's case; this holds even for one that got
-            # in some other way (stored before owners were recorded), whatever the order of arrival.
-            foreign = owner is not None and owner != event_row["integration_id"]
-            decision = Rejected(FOREIGN_CASE) if foreign else decide(case, event, context)
-            state = await self._record(connection, event_row["event_id"], event, decision, now)
-            if case is not None and case.erased_at is not None:
-                # Refused, since the case is closed; what it says about the case must not stay either.
-                await retention.erase_events(connection, case.case_id)
-            self.metrics.observe_applied(state, now - event_row["received_at"])
-            log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})
-            return Outcome(event_row["event_id"], event.case_id, state)
+            attributes = {tracing.EVENT_ID: event_row["event_id"], tracing.EVENT_TYPE: event.type}
+            with tracing.continued("apply event", event_row["trace_context"], attributes) as span:
+                outcome = await self._apply(connection, event_row, event)
+                span.set_attribute(tracing.OUTCOME, outcome.state)
+                return outcome
+
+    async def _apply(self, connection: store.Connection, event_row: Record, event: Event) -> Outcome:
+        """Apply one event, under its case's lock, in the caller's transaction."""
+        now = await self.clock.now()
+        case = await store.load_case(connection, event.case_id, for_update=True)
+        overrides = await policies.overrides_for_event(connection, case, event)
+        context = Context(
+            now=now,
+            integration_id=event_row["integration_id"],
+            planner=self.planner.with_overrides(overrides),
+        )
+        owner = await store.case_owner(connection, event.case_id)
+        # Intake refuses an event for another integration's case; this holds even for one that got
+        # in some other way (stored before owners were recorded), whatever the order of arrival.
+        foreign = owner is not None and owner != event_row["integration_id"]
+        decision = Rejected(FOREIGN_CASE) if foreign else decide(case, event, context)
+        state = await self._record(connection, event_row["event_id"], event, decision, now)
+        if case is not None and case.erased_at is not None:
+            # Refused, since the case is closed; what it says about the case must not stay either.
+            await retention.erase_events(connection, case.case_id)
+        self.metrics.observe_applied(state, now - event_row["received_at"])
+        log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})
+        return Outcome(event_row["event_id"], event.case_id, state)
 
     async def _record(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from notifiers.transport import FolderTransport, SmtpTransport, Transport
 from scheduler.clock import Clock, SystemClock
 from scheduler.planning import DeadlinePlanner
 from scheduler.retention import RETENTION_KIND
-from service import access
+from service import access, tracing
 from service.app import build_app
 from service.context import Runtime
 from service.database import DatabaseTimeouts, Pool, open_database
@@ -210,6 +211,14 @@ async def running(
 
 async def serve(settings: Settings) -> None:
     shutdown = Shutdown(settings.shutdown_grace_seconds)
+    provider = tracing.configure(os.environ)
+    try:
+        await _serve(settings, shutdown)
+    finally:
+        tracing.shutdown(provider)
+
+
+async def _serve(settings: Settings, shutdown: Shutdown) -> None:
     async with running(settings, shutdown) as (runtime, _):
         app = build_app(runtime)
         # Requests still running at SIGTERM get part of the grace period; the workers get the rest.

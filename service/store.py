@@ -21,7 +21,7 @@ from scheduler.effects import (
     SetTimer,
 )
 from scheduler.events import Event
-from service import webhook_events
+from service import tracing, webhook_events
 
 # A plain connection or one borrowed from the pool: every function here works with either.
 Connection: TypeAlias = (
@@ -72,7 +72,7 @@ async def store_event(
     event_id = "evt_" + secrets.token_hex(12)
     inserted = await connection.fetchval(
         "insert into events (event_id, integration_id, webhook_id, body_sha256, case_id, type, occurred_at,"
-        " received_at, payload) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " received_at, payload, trace_context) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         " on conflict (integration_id, webhook_id) do nothing returning event_id",
         event_id,
         integration_id,
@@ -83,6 +83,7 @@ async def store_event(
         event.occurred_at,
         received_at,
         event.to_json_dict(),
+        tracing.current_trace_context(),
     )
     if inserted is not None:
         await connection.execute("select pg_notify($1, $2)", EVENTS_CHANNEL, event.case_id)
@@ -205,10 +206,11 @@ async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: 
     """Create the timer, or move it (a claimed one too: its worker then lets go of it); a timer that already
     fired or was parked as dead is armed again only for a new due time."""
     await connection.execute(
-        "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at)"
-        " values ($1, $2, $3, $4, $5, $6, $6)"
+        "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at, trace_context)"
+        " values ($1, $2, $3, $4, $5, $6, $6, $7)"
         " on conflict (case_id, key) do update set kind = excluded.kind, due_at = excluded.due_at,"
         " payload = excluded.payload, state = 'scheduled', attempts = 0, last_error = null,"
+        " trace_context = excluded.trace_context,"
         " lease_owner = null, lease_until = null,"
         " updated_at = excluded.updated_at"
         " where timers.state in ('scheduled', 'cancelled') or timers.due_at <> excluded.due_at",
@@ -218,6 +220,7 @@ async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: 
         timer.due_at,
         timer.payload,
         now,
+        tracing.current_trace_context(),
     )
 
 
@@ -226,7 +229,8 @@ async def queue_message(
 ) -> None:
     await connection.execute(
         "insert into outbox (message_id, case_id, kind, channel, meeting_id, participant_id, recipient,"
-        " payload, next_attempt_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+        " payload, next_attempt_at, created_at, trace_context)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
         " on conflict (message_id) do nothing",
         message.key,
         case_id,
@@ -237,6 +241,7 @@ async def queue_message(
         message.recipient,
         message.payload,
         now,
+        tracing.current_trace_context(),
     )
 
 

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from scheduler.clock import Clock
 from scheduler.timers import DueTimer
+from service import tracing
 from service.database import Pool
 from service.database_watch import log_failure
 from service.metrics import Metrics
@@ -82,7 +83,7 @@ update timers set state = 'running', lease_owner = $3, lease_until = clock_times
     attempts = timers.attempts + 1, updated_at = $1
 from due where timers.timer_id = due.timer_id
 returning timers.timer_id, timers.case_id, timers.key, timers.kind, timers.due_at, timers.payload,
-    timers.attempts
+    timers.attempts, timers.trace_context
 """
 
 LOCK_CASES = "select pg_advisory_xact_lock(hashtextextended('case:' || c, 0)) from unnest($1::text[]) as c"
@@ -144,6 +145,7 @@ class TimerWorker:
                 due_at=row["due_at"],
                 payload=row["payload"],
                 attempts=row["attempts"],
+                trace_context=row["trace_context"],
             )
             for row in rows
         ]
@@ -181,7 +183,8 @@ class TimerWorker:
             held = await self._mark(connection, known, "done", now, None)
             fired = [timer for timer in known if timer.timer_id in held]
             for timer in fired:
-                await self.handlers[timer.kind](connection, timer, now)
+                with tracing.continued("fire timer", timer.trace_context, {tracing.TIMER_KIND: timer.kind}):
+                    await self.handlers[timer.kind](connection, timer, now)
             for timer in unknown:
                 error = f"no handler for timer kind {timer.kind!r}"
                 if await self._mark(connection, [timer], "dead", now, error):
