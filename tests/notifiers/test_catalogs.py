@@ -54,7 +54,9 @@ def test_every_translation_fills_the_same_placeholders_as_the_swedish(language: 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_compiled_catalog_is_the_one_the_service_reads(language: Language) -> None:
     assert catalog_path(language).is_file()
-    assert text(language, "calendar.summary") == str(source(language).get("calendar.summary").string)
+    summary = source(language).get("calendar.summary")
+    assert summary is not None
+    assert text(language, "calendar.summary") == str(summary.string)
 
 
 def test_every_message_the_code_asks_for_is_in_the_template() -> None:

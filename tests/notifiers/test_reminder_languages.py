@@ -3,6 +3,7 @@ copy names the case; what goes to the people who run the case stays Swedish."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import pytest
@@ -16,7 +17,7 @@ from tests.scheduler.builders import add_meeting, at, make_case
 REPLY_PAGE = "https://sipvakt.example.se/rsvp/tok123"
 
 
-def subject_for(language: Language, role: str, payload: dict[str, object]) -> NoticeSubject:
+def subject_for(language: Language, role: str, payload: Mapping[str, object]) -> NoticeSubject:
     case = make_case("blekinge", date(2026, 11, 20))
     meeting = add_meeting(case, "m1", at("2026-12-17 13:00"))
     participant = meeting.participants["p0"].model_copy(update={"language": language, "role": role})
