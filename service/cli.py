@@ -23,6 +23,7 @@ from service import access, admin
 from service.auth import user_admin
 from service.auth.users import USER_ROLES
 from service.database import DatabaseTimeouts, open_database
+from service.json_input import JsonInputError, parse_json
 from service.logs import configure_logging
 from service.secrets import SecretKeyError, load_cipher
 from service.views import deadlines_view
@@ -130,11 +131,12 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
+    # Read as strictly as the intake reads a body: no RecursionError for deep nesting, no huge integers.
     try:
-        raw = json.loads(args.event_file.read_text(encoding="utf-8"))
+        raw = parse_json(args.event_file.read_bytes())
     except OSError as exc:
         raise CommandError(f"{args.event_file}: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except JsonInputError as exc:
         raise CommandError(f"{args.event_file}: not a JSON file ({exc})") from None
     if not isinstance(raw, list):
         raise CommandError(f"{args.event_file}: must hold a JSON array of events")

@@ -145,3 +145,15 @@ def test_bad_input_to_the_deadlines_command_names_event_and_field_never_the_valu
     assert f"{events}: [0].data.person.personnummer: not a valid personnummer" in result.stderr
     assert f"{events}: [2].data.questions[1]: must not contain a personnummer" in result.stderr
     assert "1212" not in result.stderr.replace(str(events), "") and result.stdout == ""
+
+
+def test_a_deeply_nested_or_huge_file_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    for name, content in (("deep.json", "[" * 10_000 + "]" * 10_000), ("huge.json", "[" + "9" * 5_000 + "]")):
+        events = tmp_path / name
+        events.write_text(content, encoding="utf-8")
+        result = run_command(
+            "deadlines", "--event-file", str(events), environment={"SIPVAKT_DATA_DIR": str(tmp_path)}
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"{events}: not a JSON file" in result.stderr
+        assert "Traceback" not in result.stderr and "9999" not in result.stderr
