@@ -1,0 +1,134 @@
+"""Writing access-log entries: the one call every handler that reads or changes a case makes.
+
+An API or page handler that shows a case calls `logged_read` to put the entry's INSERT in front of a
+query it runs anyway (one statement, no extra round trip); `record` writes an entry on its own, in the
+caller's transaction (a policy change, a print, the erasure under retention). Disclosures (mail, letters,
+outgoing webhooks) are written by the database itself when their outbox row commits (migration 0012).
+The database numbers, links and hashes every entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+
+from service.access import Principal
+from service.logs import request_id
+from service.store import Connection
+
+Action = Literal["read", "change", "disclose", "print", "export"]
+Channel = Literal["api", "web", "mail", "letter", "webhook"]
+ActorKind = Literal["token", "user", "service"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    id: str
+    organisation: str | None
+
+
+# What the service does on its own (retention, disclosures): no person acted.
+SERVICE = Actor("service", "sipvakt", None)
+
+
+def actor_of(principal: Principal) -> Actor:
+    """A token or signed-in user as the log names them; their organisations, comma-separated ('*': all)."""
+    return Actor(principal.kind, principal.token_id, ",".join(sorted(principal.organisations)) or None)
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """What the log keeps of the case an entry is about: its id, person reference and scope."""
+
+    case_id: str
+    person_reference: str | None
+    region: str
+    organisations: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    actor: Actor
+    action: Action
+    channel: Channel
+    case: CaseRef
+
+    def values(self) -> list[object]:
+        return [
+            self.at,
+            self.actor.kind,
+            self.actor.id,
+            self.actor.organisation,
+            self.action,
+            self.channel,
+            self.case.case_id,
+            self.case.person_reference,
+            request_id.get(),
+            self.case.region,
+            sorted(self.case.organisations),
+        ]
+
+
+_COLUMNS = (
+    "at, actor_kind, actor_id, actor_organisation, action, channel, case_id, person_reference, request_id,"
+    " region, organisations"
+)
+_ARITY = 11
+
+
+def _insert(first: int) -> str:
+    params = ", ".join(f"${first + index}" for index in range(_ARITY))
+    return f"insert into audit_log ({_COLUMNS}) values ({params})"
+
+
+async def record(connection: Connection, entry: Entry) -> None:
+    """Write one entry in the caller's transaction."""
+    await connection.execute(_insert(1), *entry.values())
+
+
+def logged_read(entry: Entry, query: str, args: Sequence[object]) -> tuple[str, list[object]]:
+    """`query` (numbered parameters $1…$n for `args`) with the entry's INSERT in front of it as a
+    data-modifying WITH: PostgreSQL runs it exactly once whether or not the query reads it, so the read
+    and its entry are one statement and one transaction."""
+    return f"with audit_entry as ({_insert(len(args) + 1)}) {query}", [*args, *entry.values()]
+
+
+async def record_cases(
+    connection: Connection,
+    at: datetime,
+    actor: Actor,
+    action: Action,
+    channel: Channel,
+    case_ids: Sequence[str],
+) -> None:
+    """One entry per case of a listing (each case once), read from the cases themselves, in one INSERT."""
+    if not case_ids:
+        return
+    await connection.execute(
+        f"insert into audit_log ({_COLUMNS}) select $1, $2, $3, $4, $5, $6, c.case_id,"
+        " c.state -> 'person' ->> 'reference', $7, c.region, c.organisations from cases c"
+        " where c.case_id = any($8::text[]) order by c.case_id",
+        at,
+        actor.kind,
+        actor.id,
+        actor.organisation,
+        action,
+        channel,
+        request_id.get(),
+        sorted(set(case_ids)),
+    )
+
+
+# The columns of `cases` an entry needs, for handlers that look a case up anyway.
+CASE_COLUMNS = "region, organisations, integration_id, state -> 'person' ->> 'reference' as person_reference"
+
+
+def case_ref(case_id: str, row: Mapping[str, Any] | asyncpg.Record) -> CaseRef:
+    """The entry's case from a row read with CASE_COLUMNS."""
+    return CaseRef(case_id, row["person_reference"], row["region"], row["organisations"])
