@@ -1,9 +1,10 @@
 """Writing access-log entries: the one call every handler that reads or changes a case makes.
 
-An API or page handler that shows a case calls `logged_read` to put the entry's INSERT in front of a
-query it runs anyway (one statement, no extra round trip); `record` writes an entry on its own, in the
-caller's transaction (a policy change, a print, the erasure under retention). Disclosures (mail, letters,
-outgoing webhooks) are written by the database itself when their outbox row commits (migration 0012).
+An API or page handler that shows a case opens it with `service.audit.reading.open_case` (the case and
+its entry in one statement); `record` writes an entry on its own, in the caller's transaction (a policy
+change, a print, the erasure under retention), and `record_cases` one for each case a listing shows.
+Disclosures (mail, letters, outgoing webhooks) are written by the database itself when their outbox row
+commits (migration 0012).
 The database numbers, links and hashes every entry.
 """
 
@@ -90,13 +91,6 @@ def _insert(first: int) -> str:
 async def record(connection: Connection, entry: Entry) -> None:
     """Write one entry in the caller's transaction."""
     await connection.execute(_insert(1), *entry.values())
-
-
-def logged_read(entry: Entry, query: str, args: Sequence[object]) -> tuple[str, list[object]]:
-    """`query` (numbered parameters $1…$n for `args`) with the entry's INSERT in front of it as a
-    data-modifying WITH: PostgreSQL runs it exactly once whether or not the query reads it, so the read
-    and its entry are one statement and one transaction."""
-    return f"with audit_entry as ({_insert(len(args) + 1)}) {query}", [*args, *entry.values()]
 
 
 async def record_cases(

@@ -15,6 +15,8 @@ import pytest
 
 from service import access
 from service.audit import chain
+from service.audit.reading import open_case
+from service.auth.users import checked_request, create_user
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, started
 from tests.service.mail import MailSink, mailing_settings
@@ -367,3 +369,44 @@ async def test_deviations_listed_are_reads_of_their_cases(service: Service) -> N
     assert shown, "unanswered invitations became deviations"
     reads = [e for e in await entries(service, "actor=admin-token") if e["action"] == "read"]
     assert sorted(e["case_id"] for e in reads) == sorted(shown)
+
+
+async def test_a_page_opens_a_case_with_one_call_that_logs_the_user(service: Service) -> None:
+    """What a page of the web app calls to show a case: the signed-in user is the actor, `web` the
+    channel; a case outside the user's scope is not opened, and nothing is logged."""
+    now = await service.runtime.clock.now()
+    async with service.runtime.pool.acquire() as connection:
+        wanted = checked_request(
+            {"email": "gun.granskare@example.se", "role": "coordinator", "regions": ["halland"]},
+            ["blekinge", "halland"],
+        )
+        user = await create_user(connection, wanted, now)
+    principal = user.principal()
+    opened = await open_case(service.runtime.pool, principal, HALLAND, "web", now)
+    assert opened is not None and opened.case.case_id == HALLAND
+    assert await open_case(service.runtime.pool, principal, BLEKINGE, "web", now) is None
+    [entry] = await entries(service, f"actor={user.user_id}")
+    assert entry["actor"] == {"kind": "user", "id": user.user_id, "organisation": "*"}
+    assert (entry["action"], entry["channel"], entry["case_id"]) == ("read", "web", HALLAND)
+
+
+async def test_the_erasure_under_retention_is_an_entry_and_the_log_outlives_it(service: Service) -> None:
+    closed = samples.event(
+        "case.closed", HALLAND, occurred_at="2026-11-23T12:00:00+01:00", reason="goals_met"
+    )
+    assert (await service.push(closed)).status == 202
+    await service.settle()
+    before = await entries(service, f"case_id={HALLAND}")
+    await move_clock(service, datetime.fromisoformat("2027-02-22T12:00:00+01:00"))
+    after = await entries(service, f"case_id={HALLAND}")
+    assert after[: len(before)] == before, "retention erased nothing of the log"
+    changes = [e for e in after[len(before) :] if e["action"] == "change"]
+    assert [(e["actor"], e["person_reference"]) for e in changes] == [
+        ({"kind": "service", "id": "sipvakt", "organisation": None}, PERSON)
+    ]
+    erased = await service.runtime.pool.fetchval(
+        "select state ->> 'erased_at' from cases where case_id = $1", HALLAND
+    )
+    assert erased is not None
+    async with service.runtime.pool.acquire() as connection:
+        assert (await chain.verify(connection)).whole
