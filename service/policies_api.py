@@ -95,10 +95,11 @@ async def put_region_policy(request: web.Request) -> web.Response:
     async with rt.pool.acquire() as connection, connection.transaction():
         await policies.write_override(connection, "region", region, override, principal.token_id, now)
         affected = "select case_id from cases where region = $1 and status = 'open'"
-        # The change reaches every open case of the region: each is changed by this person.
         changed = [row["case_id"] for row in await connection.fetch(affected, region)]
-        await record_cases(connection, now, actor_of(principal), "change", "api", changed)
         await _replan(connection, affected, region, now)
+        # The change reaches every open case of the region: each is changed by this person. Last, as
+        # every append is (service/audit/record.py).
+        await record_cases(connection, now, actor_of(principal), "change", "api", changed)
     return _answer(rt, region, PolicyOverrides(region=override))
 
 
@@ -108,8 +109,8 @@ async def get_case_policy(request: web.Request) -> web.Response:
     rt = runtime(request)
     entry = Entry(await rt.clock.now(), actor_of(principal), "read", "api", case)
     async with rt.pool.acquire() as connection, connection.transaction():
-        await record(connection, entry)
         overrides = await policies.overrides_for(connection, region, case_id)
+        await record(connection, entry)
     return _answer(rt, region, overrides, case_id)
 
 
@@ -120,7 +121,6 @@ async def put_case_policy(request: web.Request) -> web.Response:
     body = await _body(request)
     now = await rt.clock.now()
     async with rt.pool.acquire() as connection, connection.transaction():
-        await record(connection, Entry(now, actor_of(principal), "change", "api", case))
         current = await policies.overrides_for(connection, region, case_id)
         base = deep_merge(rule_defaults(rt.rulebook.region(region)), current.region or {})
         override = _checked(base, body)
@@ -128,6 +128,7 @@ async def put_case_policy(request: web.Request) -> web.Response:
         await _replan(
             connection, "select case_id from cases where case_id = $1 and status = 'open'", case_id, now
         )
+        await record(connection, Entry(now, actor_of(principal), "change", "api", case))
     return _answer(rt, region, PolicyOverrides(region=current.region, case=override), case_id)
 
 

@@ -6,6 +6,10 @@ change, a print, the erasure under retention), and `record_cases` one for each c
 Disclosures (mail, letters, outgoing webhooks) are written by the database itself when their outbox row
 commits (migration 0012).
 The database numbers, links and hashes every entry.
+
+An append takes the chain head's row lock until its transaction ends, so it comes last in a transaction:
+after every other lock (a case's, a timer row's) that transaction takes. Taken earlier, it could wait for
+a lock held by a transaction that is itself waiting, at its commit, to append a disclosure: a deadlock.
 """
 
 from __future__ import annotations

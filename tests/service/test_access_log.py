@@ -17,6 +17,7 @@ from service import access
 from service.audit import chain
 from service.audit.reading import open_case
 from service.auth.users import checked_request, create_user
+from service.database import migrate
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, started
 from tests.service.mail import MailSink, mailing_settings
@@ -331,6 +332,12 @@ async def test_the_service_role_may_append_but_not_alter(service: Service, datab
                     await as_service.execute(statement)
         finally:
             await as_service.close()
+        # The service starts as this role: migrating finds everything applied and needs no CREATE.
+        service_pool = await asyncpg.create_pool(database_url, user=login, password="las", min_size=1)
+        try:
+            assert await migrate(service_pool) == []
+        finally:
+            await service_pool.close()
     finally:
         await pool.execute(f"drop owned by {login}")
         await pool.execute(f"drop role {login}")
