@@ -97,8 +97,7 @@ async def put_region_policy(request: web.Request) -> web.Response:
         affected = "select case_id from cases where region = $1 and status = 'open'"
         changed = [row["case_id"] for row in await connection.fetch(affected, region)]
         await _replan(connection, affected, region, now)
-        # The change reaches every open case of the region: each is changed by this person. Last, as
-        # every append is (service/audit/record.py).
+        # The change reaches every open case of the region: each is changed by this person.
         await record_cases(connection, now, actor_of(principal), "change", "api", changed)
     return _answer(rt, region, PolicyOverrides(region=override))
 

@@ -1,7 +1,8 @@
 """`GET /v1/audit-log`: the access log for auditors and admins, within their scope, oldest first.
 
-`?sample=N` instead gives N entries drawn at random from those in scope (and matching the other filters):
-the care provider's systematic checks of who read what (HSLF-FS 2016:40 4 kap. 9 §).
+`?sample=N` instead gives N entries drawn at random from those in scope (and matching the other filters,
+`after` among them; `limit`, the size of a page, has no part in a sample): the care provider's systematic
+checks of who read what (HSLF-FS 2016:40 4 kap. 9 §).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from scheduler.events import IDENTIFIER_PATTERN
 from service.access import EVERYTHING, Principal
 from service.api import authorize
 from service.context import runtime
@@ -22,6 +24,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_SAMPLE = 1000
 _ENTRY_ID = re.compile(r"aud_([1-9][0-9]{0,17})", re.ASCII)
+# Case ids, person references and actor ids are identifiers as the intake and the tokens make them.
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN.removeprefix("^").removesuffix("$"), re.ASCII)
+MAX_IDENTIFIER = 100
 _PARAMETERS = ("case_id", "person_reference", "actor", "since", "until", "limit", "after", "sample")
 COLUMNS = (
     "seq, entry_id, at, actor_kind, actor_id, actor_organisation, action, channel, case_id,"
@@ -81,6 +86,14 @@ class _Where:
         return " and ".join(self.conditions) or "true"
 
 
+def _identifier(query: QueryReader, name: str) -> str | None:
+    value = query.text(name)
+    if value is not None and (len(value) > MAX_IDENTIFIER or not _IDENTIFIER.fullmatch(value)):
+        query.fail(name, f"must be an id of at most {MAX_IDENTIFIER} letters, digits and . _ : -")
+        return None
+    return value
+
+
 def _after(query: QueryReader) -> int | None:
     value = query.text("after")
     if value is None:
@@ -99,8 +112,6 @@ def _sample(query: QueryReader) -> int | None:
     if not re.fullmatch(r"[0-9]{1,4}", value, re.ASCII) or not 1 <= int(value) <= MAX_SAMPLE:
         query.fail("sample", f"must be a whole number from 1 to {MAX_SAMPLE}")
         return None
-    if "limit" in query.query or "after" in query.query:
-        query.fail("sample", "a sample is one answer: leave out limit and after")
     return int(value)
 
 
@@ -108,9 +119,9 @@ async def list_entries(request: web.Request) -> web.Response:
     principal = await authorize(request, "auditor")
     query = QueryReader(request.query, _PARAMETERS)
     case_id, person_reference, actor = (
-        query.text("case_id"),
-        query.text("person_reference"),
-        query.text("actor"),
+        _identifier(query, "case_id"),
+        _identifier(query, "person_reference"),
+        _identifier(query, "actor"),
     )
     since, until = query.moment("since"), query.moment("until")
     sample = _sample(query)
@@ -132,6 +143,8 @@ async def list_entries(request: web.Request) -> web.Response:
         where.add("at >= ?", since)
     if until is not None:
         where.add("at < ?", until)
+    if after is not None:
+        where.add("seq > ?", after)
     pool = runtime(request).pool
     if sample is not None:
         rows = await pool.fetch(
@@ -141,8 +154,6 @@ async def list_entries(request: web.Request) -> web.Response:
             sample,
         )
         return web.json_response({"entries": [entry_view(row) for row in rows], "next": None})
-    if after is not None:
-        where.add("seq > ?", after)
     # One row more than asked for tells whether there is a next page.
     rows = await pool.fetch(
         f"select {COLUMNS} from audit_log where {where.sql()} order by seq limit ${len(where.args) + 1}",

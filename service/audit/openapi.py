@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.audit.api import DEFAULT_LIMIT, MAX_LIMIT, MAX_SAMPLE
+from scheduler.events import IDENTIFIER_PATTERN
+from service.audit.api import DEFAULT_LIMIT, MAX_IDENTIFIER, MAX_LIMIT, MAX_SAMPLE
 from service.openapi_common import BEARER, json_response, problem_response
 
 _NULLABLE_TEXT = {"type": ["string", "null"]}
+_ID = {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": MAX_IDENTIFIER}
 _MOMENT = {
     "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
     "pattern": "^(19|20)[0-9]{2}-",
@@ -89,9 +91,9 @@ def audit_paths() -> dict[str, Any]:
                 "summary": "The access log of the cases in the caller's scope, oldest first (auditor, admin)",
                 "security": BEARER,
                 "parameters": [
-                    _query("case_id", "only entries about this case", {"type": "string"}),
-                    _query("person_reference", "only entries about this person", {"type": "string"}),
-                    _query("actor", "only entries by this token or user id", {"type": "string"}),
+                    _query("case_id", "only entries about this case", dict(_ID)),
+                    _query("person_reference", "only entries about this person", dict(_ID)),
+                    _query("actor", "only entries by this token or user id", dict(_ID)),
                     _query(
                         "since", "at or after this time, or from the start of this Stockholm day", _MOMENT
                     ),
@@ -101,10 +103,14 @@ def audit_paths() -> dict[str, Any]:
                         "page size",
                         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                     ),
-                    _query("after", "the `next` of the previous page", {"type": "string"}),
+                    _query(
+                        "after",
+                        "the `next` of the previous page: entries after that one",
+                        {"type": "string", "pattern": "^aud_[1-9][0-9]{0,17}$"},
+                    ),
                     _query(
                         "sample",
-                        "instead of a page: this many entries drawn at random (not with limit or after)",
+                        "instead of a page: this many entries drawn at random (limit has no part in it)",
                         {"type": "integer", "minimum": 1, "maximum": MAX_SAMPLE},
                     ),
                 ],

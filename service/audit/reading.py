@@ -56,7 +56,8 @@ async def open_case(
     at: datetime,
     action: Action = "read",
 ) -> OpenedCase | None:
-    """The case, logged as read (or printed, exported) by the principal; None outside their scope."""
+    """The case, logged as read (or printed, exported) by the principal; None outside their scope. Call it
+    outside a transaction: it is one of its own, which appends to the chain and commits."""
     actor = actor_of(principal)
     row = await pool.fetchrow(
         _OPEN,

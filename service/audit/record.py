@@ -7,9 +7,11 @@ Disclosures (mail, letters, outgoing webhooks) are written by the database itsel
 commits (migration 0012).
 The database numbers, links and hashes every entry.
 
-An append takes the chain head's row lock until its transaction ends, so it comes last in a transaction:
-after every other lock (a case's, a timer row's) that transaction takes. Taken earlier, it could wait for
-a lock held by a transaction that is itself waiting, at its commit, to append a disclosure: a deadlock.
+An append to the chain takes the chain head's row lock until its transaction ends. So that it is the
+last lock a transaction takes (taken earlier, it could wait for a lock held by a transaction that itself
+waits, at its commit, to append: a deadlock), `record` and `record_cases` stage their entries and the
+database appends them at commit (migration 0012, `audit_pending`), as it does disclosures; `open_case`,
+one statement on its own, appends at once.
 """
 
 from __future__ import annotations
@@ -87,14 +89,10 @@ _COLUMNS = (
 _ARITY = 11
 
 
-def _insert(first: int) -> str:
-    params = ", ".join(f"${first + index}" for index in range(_ARITY))
-    return f"insert into audit_log ({_COLUMNS}) values ({params})"
-
-
 async def record(connection: Connection, entry: Entry) -> None:
-    """Write one entry in the caller's transaction."""
-    await connection.execute(_insert(1), *entry.values())
+    """Write one entry in the caller's transaction: staged now, appended to the chain at its commit."""
+    params = ", ".join(f"${1 + index}" for index in range(_ARITY))
+    await connection.execute(f"insert into audit_pending ({_COLUMNS}) values ({params})", *entry.values())
 
 
 async def record_cases(
@@ -109,7 +107,7 @@ async def record_cases(
     if not case_ids:
         return
     await connection.execute(
-        f"insert into audit_log ({_COLUMNS}) select $1, $2, $3, $4, $5, $6, c.case_id,"
+        f"insert into audit_pending ({_COLUMNS}) select $1, $2, $3, $4, $5, $6, c.case_id,"
         " c.state -> 'person' ->> 'reference', $7, c.region, c.organisations from cases c"
         " where c.case_id = any($8::text[]) order by c.case_id",
         at,

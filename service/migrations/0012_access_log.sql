@@ -100,6 +100,42 @@ for each row execute function audit_refuse();
 create trigger audit_chain_no_truncate before truncate on audit_chain
 for each statement execute function audit_refuse();
 
+-- Entries written inside a longer transaction (a policy change, a listing, an erasure) are staged here and
+-- appended to the chain when the transaction commits: taking the chain's lock mid-transaction, before
+-- other locks, could deadlock with a transaction that waits for it at its own commit. A staged row lives
+-- only until that commit.
+create table audit_pending (
+    pending_id bigint generated always as identity primary key,
+    at timestamptz not null,
+    actor_kind text not null,
+    actor_id text not null,
+    actor_organisation text,
+    action text not null,
+    channel text not null,
+    case_id text,
+    person_reference text,
+    request_id text,
+    region text,
+    organisations text[] not null default '{}'
+);
+
+create function audit_flush() returns trigger language plpgsql security definer
+set search_path = public, pg_catalog as $$
+begin
+    insert into audit_log (
+        at, actor_kind, actor_id, actor_organisation, action, channel, case_id, person_reference,
+        request_id, region, organisations
+    ) values (
+        new.at, new.actor_kind, new.actor_id, new.actor_organisation, new.action, new.channel, new.case_id,
+        new.person_reference, new.request_id, new.region, new.organisations
+    );
+    delete from audit_pending where pending_id = new.pending_id;
+    return null;
+end
+$$;
+create constraint trigger audit_pending_flush after insert on audit_pending
+deferrable initially deferred for each row execute function audit_flush();
+
 -- A disclosure is logged by the database itself when its outbox row commits: no code path can queue a
 -- message without its entry, and the entry is appended at commit, so the chain's lock is held only for
 -- the commit of an event's transaction, not for all of it. A digest (no case of its own) discloses each
