@@ -243,7 +243,7 @@ async def test_the_log_is_read_by_auditors_and_admins_within_their_scope(service
 async def test_a_bad_query_is_refused_naming_each_parameter_without_echoing_it(service: Service) -> None:
     personnummer = samples.TEST_PERSONNUMMER
     response = await service.client.get(
-        f"/v1/audit-log?limit=0&after={personnummer}&since=igår&sample=5&{personnummer}=1"
+        f"/v1/audit-log?limit=0&after={personnummer}&since=igår&sample=0&{personnummer}=1"
         "&case_id=fall%00ett&actor=n%C3%A5gon",
         headers=bearer(ADMIN_TOKEN),
     )
