@@ -107,6 +107,7 @@ bench: install-test
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/testclock.py
+	$(BIN)/python bench/audit.py
 
 docs: install-test
 	$(BIN)/mkdocs build --strict

@@ -9,10 +9,10 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from scheduler.case import Case
 from scheduler.events import LAST_YEAR, field_errors
 from service import access
 from service.access import Principal, Role
+from service.audit.reading import open_case
 from service.context import runtime
 from service.problems import DatabaseUnavailable, Problem
 from service.testclock import ClockMovedBack, ClockNotSettled, pass_time
@@ -44,17 +44,14 @@ async def get_case(request: web.Request) -> web.Response:
     principal = await authorize(request, *READERS)
     rt = runtime(request)
     case_id = request.match_info["case_id"]
-    row = await rt.pool.fetchrow(
-        "select state, region, organisations, integration_id from cases where case_id = $1", case_id
-    )
-    if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
+    # The case and its read's access-log entry come in one statement.
+    opened = await open_case(rt.pool, principal, case_id, "api", await rt.clock.now())
+    if opened is None:
         raise Problem(404, "not-found", "no case with this id")
     stopped = await rt.pool.fetch(
         "select key, attempts from timers where case_id = $1 and state = 'dead' order by key", case_id
     )
-    return web.json_response(
-        case_view(Case.model_validate(row["state"]), [(timer["key"], timer["attempts"]) for timer in stopped])
-    )
+    return web.json_response(case_view(opened.case, [(timer["key"], timer["attempts"]) for timer in stopped]))
 
 
 async def get_event(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from scheduler.identifiers import holds_identity_number
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
+from service.audit import api as audit_api
 from service.auth import users_api
 from service.context import RUNTIME, Runtime, runtime
 from service.database import is_unavailable
@@ -130,6 +131,7 @@ def build_app(runtime: Runtime) -> web.Application:
     rsvp.add_routes(app)
     webhook_subscriptions.add_routes(app)
     users_api.add_routes(app)
+    audit_api.add_routes(app)
     mount_web_app(app, runtime)
     if runtime.test_clock:
         app.router.add_get("/v1/test-clock", api.get_test_clock)

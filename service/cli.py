@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
 from pathlib import Path
 
-from calendars.stockholm import parse_moment
+from calendars.stockholm import parse_moment, start_of_day
 from calendars.workdays import WorkingCalendar
 from config.rules import RuleFileError, load_rulebook
 from config.settings import Settings, SettingsError, load_settings
@@ -20,12 +20,14 @@ from scheduler.events import EventValidationError, FieldError
 from scheduler.planning import DeadlinePlanner
 from scheduler.replay import replay
 from service import access, admin
+from service.audit import chain, extract
 from service.auth import user_admin
 from service.auth.users import USER_ROLES
 from service.database import DatabaseTimeouts, open_database
 from service.json_input import JsonInputError, parse_json
 from service.logs import configure_logging
 from service.secrets import SecretKeyError, load_cipher
+from service.store import Connection
 from service.views import deadlines_view
 
 EXIT_USAGE = 2
@@ -108,6 +110,17 @@ def _parser() -> argparse.ArgumentParser:
     user_disable = user_commands.add_parser("disable", help="disable a user and end their sessions")
     user_disable.add_argument("email")
     user_disable.set_defaults(run=_user_disable)
+
+    audit = commands.add_parser("audit", help="the access log")
+    audit_commands = audit.add_subparsers(dest="action", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="check the hash chain; exit 1 naming the first bad entry"
+    )
+    verify.set_defaults(run=_audit_verify)
+    extract = audit_commands.add_parser("extract", help="one person's log extract, as JSON")
+    extract.add_argument("--person-reference", required=True, help="the case's person reference")
+    extract.add_argument("--since", help="from this RFC 3339 time or date YYYY-MM-DD (Stockholm)")
+    extract.set_defaults(run=_audit_extract)
     return parser
 
 
@@ -168,6 +181,13 @@ def _location(index: int, error: FieldError) -> str:
     for part in error.loc:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
+
+
+def parse_day_or_moment(text: str) -> datetime:
+    """A date YYYY-MM-DD (the start of that day in Stockholm) or an RFC 3339 time with offset."""
+    if len(text) == 10:
+        return start_of_day(date.fromisoformat(text))
+    return parse_moment(text)
 
 
 def _parse_now(text: str) -> datetime:
@@ -261,3 +281,48 @@ def _user_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _user_disable(args: argparse.Namespace, settings: Settings) -> int:
     return _with_database(settings, user_admin.disable, args.email)
+
+
+def _on_database(settings: Settings, work: Callable[[Connection], Awaitable[int]]) -> int:
+    """Run `work` in one read-only snapshot of the database (the embedded one too, while `serve` runs)."""
+
+    async def run() -> int:
+        async with (
+            open_database(
+                settings.database_url, settings.data_dir, DatabaseTimeouts.from_settings(settings)
+            ) as (pool, _),
+            pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await work(connection)
+
+    return asyncio.run(run())
+
+
+def _audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(connection: Connection) -> int:
+        verdict = await chain.verify(connection)
+        if verdict.whole:
+            print(f"access log whole: {verdict.checked} entries")
+            return 0
+        print(f"access log broken at {verdict.broken_at}: {verdict.reason}", file=sys.stderr)
+        print(f"{verdict.checked} entries before it are whole", file=sys.stderr)
+        return 1
+
+    return _on_database(settings, work)
+
+
+def _audit_extract(args: argparse.Namespace, settings: Settings) -> int:
+    since = None
+    if args.since:
+        try:
+            since = parse_day_or_moment(args.since)
+        except ValueError as exc:
+            raise CommandError(f"--since: {exc}") from None
+
+    async def work(connection: Connection) -> int:
+        found = await extract.extract(connection, args.person_reference, since)
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+        return 0
+
+    return _on_database(settings, work)

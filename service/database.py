@@ -195,11 +195,14 @@ async def migrate(pool: Pool) -> list[int]:
             "select pg_advisory_lock($1)", MIGRATION_LOCK_ID, timeout=MIGRATION_TIMEOUT_SECONDS
         )
         try:
-            await connection.execute(
-                "create table if not exists schema_migrations ("
-                " version integer primary key, name text not null,"
-                " applied_at timestamptz not null default clock_timestamp())"
-            )
+            # Looked up first: a role that may not create tables (the service's, README "Access log")
+            # is refused even a CREATE TABLE IF NOT EXISTS of a table that exists.
+            if await connection.fetchval("select to_regclass('schema_migrations')") is None:
+                await connection.execute(
+                    "create table if not exists schema_migrations ("
+                    " version integer primary key, name text not null,"
+                    " applied_at timestamptz not null default clock_timestamp())"
+                )
             done = {row["version"] for row in await connection.fetch("select version from schema_migrations")}
             for version, name, sql in migration_files():
                 if version in done:

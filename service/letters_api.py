@@ -17,6 +17,7 @@ from calendars.workdays import WorkingCalendar
 from scheduler.planning import DeadlinePlanner
 from service.access import EVERYTHING, Principal
 from service.api import authorize
+from service.audit.record import CaseRef, Entry, actor_of, record, record_cases
 from service.context import runtime
 from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.problems import Problem
@@ -62,30 +63,46 @@ async def list_letters(request: web.Request) -> web.Response:
     limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
     query.raise_if_any()
     regions, organisations = _scope(principal)
-    rows = await runtime(request).pool.fetch(
-        f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"
-        " order by created_at, letter_id limit $4",
-        regions,
-        organisations,
-        state,
-        limit,
-    )
+    rt = runtime(request)
+    async with rt.pool.acquire() as connection, connection.transaction():
+        rows = await connection.fetch(
+            f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"
+            " order by created_at, letter_id limit $4",
+            regions,
+            organisations,
+            state,
+            limit,
+        )
+        # The queue names cases and their meetings and participants: a read of each case listed.
+        await record_cases(
+            connection, await rt.clock.now(), actor_of(principal), "read", "api", [r["case_id"] for r in rows]
+        )
     return web.json_response({"letters": [_view(row) for row in rows]})
 
 
 async def letter_pdf(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator")
     regions, organisations = _scope(principal)
-    pdf = await runtime(request).pool.fetchval(
-        f"select pdf from letters where {_IN_SCOPE} and letter_id = $3",
+    rt = runtime(request)
+    letter = await rt.pool.fetchrow(
+        "select l.pdf, l.case_id, l.region, l.organisations, c.state -> 'person' ->> 'reference' as reference"
+        " from letters l join cases c using (case_id)"
+        " where ($1::text[] is null or l.region = any($1)) and ($2::text[] is null or l.organisations && $2)"
+        " and l.letter_id = $3",
         regions,
         organisations,
         request.match_info["letter_id"],
     )
-    if pdf is None:
+    if letter is None:
         raise Problem(404, "not-found", "no letter with this id")
+    pdf = letter["pdf"]
     if not pdf:
         raise Problem(410, "erased", "the letter was erased when its case's retention ended")
+    # The letter is fetched to be printed: a print of its case, written before the PDF leaves.
+    case = CaseRef(letter["case_id"], letter["reference"], letter["region"], letter["organisations"])
+    entry = Entry(await rt.clock.now(), actor_of(principal), "print", "api", case)
+    async with rt.pool.acquire() as connection:
+        await record(connection, entry)
     letter_id = request.match_info["letter_id"]
     return web.Response(
         body=pdf,

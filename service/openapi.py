@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
+from service.audit.openapi import audit_paths, audit_schemas
 from service.auth.openapi_users import user_paths
 from service.openapi_common import BEARER, json_response, problem_response
 from service.openapi_complete import complete, partial_schemas
@@ -62,6 +63,7 @@ def _document() -> dict[str, Any]:
     )
     components = dict(schemas.get("$defs", {}))
     components.update(webhook_schemas())
+    components.update(audit_schemas())
     event_variants = []
     for event_type, model in DATA_MODELS.items():
         event_variants.append(
@@ -198,6 +200,7 @@ def _document() -> dict[str, Any]:
             **report_paths(),
             **webhook_subscription_paths(),
             **user_paths(),
+            **audit_paths(),
         },
         "webhooks": outgoing_webhooks(),
     }

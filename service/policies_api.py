@@ -26,6 +26,7 @@ from scheduler.events import FieldError
 from service import policies
 from service.access import EVERYTHING, Principal
 from service.api import authorize
+from service.audit.record import CASE_COLUMNS, CaseRef, Entry, actor_of, case_ref, record, record_cases
 from service.context import Runtime, runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
@@ -52,14 +53,14 @@ def _region(request: web.Request, principal: Principal) -> str:
     return region
 
 
-async def _case_region(request: web.Request, principal: Principal) -> tuple[str, str]:
+async def _case_region(request: web.Request, principal: Principal) -> tuple[str, str, CaseRef]:
     case_id = request.match_info["case_id"]
     row = await runtime(request).pool.fetchrow(
-        "select region, organisations, integration_id from cases where case_id = $1", case_id
+        f"select {CASE_COLUMNS} from cases where case_id = $1", case_id
     )
     if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
         raise Problem(404, "not-found", "no case with this id")
-    return case_id, row["region"]
+    return case_id, row["region"], case_ref(case_id, row)
 
 
 def _answer(rt: Runtime, region: str, overrides: PolicyOverrides, case_id: str | None = None) -> web.Response:
@@ -93,24 +94,28 @@ async def put_region_policy(request: web.Request) -> web.Response:
     now = await rt.clock.now()
     async with rt.pool.acquire() as connection, connection.transaction():
         await policies.write_override(connection, "region", region, override, principal.token_id, now)
-        await _replan(
-            connection, "select case_id from cases where region = $1 and status = 'open'", region, now
-        )
+        affected = "select case_id from cases where region = $1 and status = 'open'"
+        changed = [row["case_id"] for row in await connection.fetch(affected, region)]
+        await _replan(connection, affected, region, now)
+        # The change reaches every open case of the region: each is changed by this person.
+        await record_cases(connection, now, actor_of(principal), "change", "api", changed)
     return _answer(rt, region, PolicyOverrides(region=override))
 
 
 async def get_case_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator", "auditor")
-    case_id, region = await _case_region(request, principal)
+    case_id, region, case = await _case_region(request, principal)
     rt = runtime(request)
-    async with rt.pool.acquire() as connection:
+    entry = Entry(await rt.clock.now(), actor_of(principal), "read", "api", case)
+    async with rt.pool.acquire() as connection, connection.transaction():
         overrides = await policies.overrides_for(connection, region, case_id)
+        await record(connection, entry)
     return _answer(rt, region, overrides, case_id)
 
 
 async def put_case_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator")
-    case_id, region = await _case_region(request, principal)
+    case_id, region, case = await _case_region(request, principal)
     rt = runtime(request)
     body = await _body(request)
     now = await rt.clock.now()
@@ -122,6 +127,7 @@ async def put_case_policy(request: web.Request) -> web.Response:
         await _replan(
             connection, "select case_id from cases where case_id = $1 and status = 'open'", case_id, now
         )
+        await record(connection, Entry(now, actor_of(principal), "change", "api", case))
     return _answer(rt, region, PolicyOverrides(region=current.region, case=override), case_id)
 
 

@@ -8,14 +8,18 @@ either, a personnummer too.
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from multidict import MultiMapping
 
+from calendars.stockholm import parse_moment, start_of_day
 from service.problems import Problem
 
 # ASCII only: int() also reads other scripts' digits, which no caller means as a number here.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class QueryReader:
@@ -62,6 +66,23 @@ class QueryReader:
             self.fail("limit", f"must be a whole number from 1 to {maximum}")
             return default
         return int(value)
+
+    def moment(self, name: str) -> datetime | None:
+        """An RFC 3339 time with offset, or a plain date: the start of that day in Stockholm; in UTC."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            # In UTC here, so that a time the database cannot hold is this parameter's error, not a crash.
+            if _DATE.fullmatch(value):
+                return start_of_day(date.fromisoformat(value)).astimezone(UTC)
+            if _MOMENT.fullmatch(value):
+                return parse_moment(value).astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
+        hint = " (a '+' in a query string reads as a space: write it as %2B)" if " " in value else ""
+        self.fail(name, "must be an RFC 3339 time with offset or a date YYYY-MM-DD" + hint)
+        return None
 
     def raise_if_any(self) -> None:
         if self.errors:

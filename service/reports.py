@@ -23,6 +23,7 @@ from calendars.stockholm import local_date, parse_moment, start_of_day
 from scheduler.case import Case, DeviationKind
 from service.access import EVERYTHING, Principal
 from service.api import READERS, authorize
+from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.query import QueryReader
 
@@ -253,15 +254,21 @@ async def list_deviations(request: web.Request) -> web.Response:
         where.add("d.kind = {0}", kind)
     if after is not None:
         where.add("(d.detected_at, d.deviation_id) > ({0}, {1})", *after)
-    # One row more than asked for tells whether there is a next page.
-    rows = await rt.pool.fetch(
-        "select d.deviation_id, d.case_id, d.region, d.kind, d.detected_at, d.meeting_id,"
-        " d.participant_id, d.action_id, d.rule, d.reportable from deviations d join cases c using (case_id)"
-        f" where {where.sql()} order by d.detected_at, d.deviation_id limit ${len(where.args) + 1}",
-        *where.args,
-        limit + 1,
-    )
-    page = [DeviationItem.model_validate(dict(row)) for row in rows[:limit]]
+    async with rt.pool.acquire() as connection, connection.transaction():
+        # One row more than asked for tells whether there is a next page.
+        rows = await connection.fetch(
+            "select d.deviation_id, d.case_id, d.region, d.kind, d.detected_at, d.meeting_id,"
+            " d.participant_id, d.action_id, d.rule, d.reportable"
+            " from deviations d join cases c using (case_id)"
+            f" where {where.sql()} order by d.detected_at, d.deviation_id limit ${len(where.args) + 1}",
+            *where.args,
+            limit + 1,
+        )
+        page = [DeviationItem.model_validate(dict(row)) for row in rows[:limit]]
+        # A deviation is case data: the page is a read of each case it lists.
+        await record_cases(
+            connection, await rt.clock.now(), actor_of(principal), "read", "api", [d.case_id for d in page]
+        )
     last = page[-1] if len(rows) > limit else None
     body = DeviationPage(
         deviations=page, next=encode_cursor(last.detected_at, last.deviation_id) if last else None

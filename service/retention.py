@@ -26,6 +26,8 @@ from scheduler.effects import SetTimer
 from scheduler.retention import RETENTION_KEY, RETENTION_KIND, erase, erase_due
 from scheduler.timers import DueTimer
 from service import store
+from service.audit import record as audit
+from service.audit.record import SERVICE, CaseRef, Entry
 from service.store import ERASED_PAYLOAD, KEPT_PAYLOAD_KEYS, Connection
 from service.views import case_view
 
@@ -108,8 +110,9 @@ async def erase_case(connection: Connection, case: Case, now: datetime, outbox_d
         "update timers set payload = '{}', last_error = null where case_id = $1", case_id
     )
     await _erase_webhook_events(connection, erased)
-    # access log: service.audit records this erasure here, in this transaction: action `change`, actor
-    # `service`, the case id and `erased.person.reference` (what stays to name whom it was about).
+    # The erasure is a change to the case, made by the service itself, logged in this transaction.
+    scope = CaseRef(case_id, erased.person.reference, erased.region, sorted(erased.organisations()))
+    await audit.record(connection, Entry(now, SERVICE, "change", "api", scope))
     log.info("case erased under retention", extra={"case_id": case_id})
 
 

@@ -18,6 +18,7 @@ from scheduler.case import Case, Invitation, Meeting
 from scheduler.reply_match import Answer, answer_key
 from service import store
 from service.context import Runtime, runtime
+from service.problems import Problem
 from service.reply_tokens import Invitee, find_invitee, normalize_token
 from service.responses import record_answer
 from service.rsvp_form import CHOICES, Choice, PageAnswer, read_answer, read_choice
@@ -88,7 +89,12 @@ async def answer(request: web.Request) -> web.Response:
     found = await _find(rt, token)
     if isinstance(found, web.Response):
         return found
-    form = {key: value for key, value in (await request.post()).items() if isinstance(value, str)}
+    try:
+        posted = await request.post()
+    except ValueError:
+        # A multipart type without its boundary: nothing in it can be read as a form.
+        raise Problem(400, "invalid-form", "the body is not a form that can be read") from None
+    form = {key: value for key, value in posted.items() if isinstance(value, str)}
     if normalize_token(form.get("token", "")) != token:
         rt.metrics.replies.labels("page", "foreign_form").inc()
         return _html(FOREIGN_FORM, 403)
