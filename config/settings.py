@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # At least a day, so that the messages of the closing (cancellations) have left before their addresses
     # go; at most ten years, since a longer wait is a mistake rather than a policy.
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
+    # Outgoing webhooks go only to public https addresses; a closed installation whose receivers sit on
+    # its own network (and the tests, on loopback) may allow private addresses and plain http to loopback.
+    webhook_allow_private: bool = False
 
     @field_validator("database_url")
     @classmethod

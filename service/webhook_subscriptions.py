@@ -26,6 +26,7 @@ from service.query import QueryReader
 from service.secrets import encrypt, new_webhook_secret
 from service.webhook_events import WEBHOOKS_CHANNEL
 from service.webhook_models import (
+    ALLOW_PRIVATE,
     CreatedSubscriptionView,
     DeliveryList,
     DeliveryView,
@@ -126,7 +127,8 @@ async def _validated(request: web.Request) -> SubscriptionRequest:
     if not isinstance(body, dict):
         raise _invalid([FieldError(loc=[], msg="the body must be a JSON object")])
     try:
-        return SubscriptionRequest.model_validate(body)
+        allow_private = runtime(request).settings.webhook_allow_private
+        return SubscriptionRequest.model_validate(body, context={ALLOW_PRIVATE: allow_private})
     except ValidationError as exc:
         raise _invalid(request_errors(exc)) from None
 
