@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # Outgoing webhooks go only to public https addresses; a closed installation whose receivers sit on
     # its own network (and the tests, on loopback) may allow private addresses and plain http to loopback.
     webhook_allow_private: bool = False
+    # Rate limits per source address, each so many attempts per window (0: no limit). Counted are failed
+    # webhook signatures; sign-in link requests and failed sign-in confirmations; unknown reply-page tokens.
+    rate_limit_window_seconds: int = Field(default=600, ge=1, le=86400)
+    rate_limit_webhook_signatures: int = Field(default=30, ge=0)
+    rate_limit_sign_in: int = Field(default=20, ge=0)
+    rate_limit_reply_tokens: int = Field(default=30, ge=0)
 
     @field_validator("database_url")
     @classmethod
