@@ -246,6 +246,10 @@ class WebhookWorker:
                 return Attempt(answer.status, None)
         except (TimeoutError, aiohttp.ClientError, NotPublicAddress) as exc:
             return Attempt(None, UNREACHABLE, describe_failure(exc, self.timeout_seconds))
+        except (ValueError, UnicodeError) as exc:
+            # A URL stored before its host was checked may be one aiohttp cannot even parse; that must fail
+            # this delivery only, not the batch beside it (whose claims would then wait out their lease).
+            return Attempt(None, UNREACHABLE, f"the URL cannot be used ({type(exc).__name__})")
 
     async def _give_up(self, row: dict[str, Any], attempt: Attempt, error: str, now: datetime) -> None:
         """Fail the delivery, disable its subscription and tell the subscription's notify_email, at once."""

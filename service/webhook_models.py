@@ -19,7 +19,7 @@ from pydantic import (
 
 from scheduler.events import Email, FieldError, field_errors
 from service.webhook_events import ALL_EVENTS, EVENT_TYPES
-from service.webhook_targets import host_problem, is_loopback
+from service.webhook_targets import host_problem, host_syntax_problem, is_loopback
 
 MAX_URL_LENGTH = 2048
 # For the document: https to a host name or address. The validator below is what decides (an operator may
@@ -49,6 +49,8 @@ def _endpoint_url(value: str, info: ValidationInfo) -> str:
         raise ValueError("has a port that is not a number from 1 to 65535") from None
     if port == 0:
         raise ValueError("has a port that is not a number from 1 to 65535")
+    if (problem := host_syntax_problem(parts.hostname)) is not None:
+        raise ValueError(problem)
     if parts.scheme == "http" and not (allow_private and is_loopback(parts.hostname)):
         raise ValueError("must use https: plain http is not accepted")
     if not allow_private and (problem := host_problem(parts.hostname)) is not None:

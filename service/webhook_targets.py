@@ -64,6 +64,30 @@ def is_loopback(host: str) -> bool:
     return address is not None and address.is_loopback
 
 
+def is_host_name(host: str) -> bool:
+    """Whether `host` is a name a resolver can be asked about: labels of letters, digits and hyphens (an
+    international name in its IDNA form), none empty but a final one after a trailing dot."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.removesuffix(".").split(".")
+    return len(ascii_host) <= 253 and all(
+        0 < len(label) <= 63
+        and not label.startswith("-")
+        and not label.endswith("-")
+        and all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in label)
+        for label in labels
+    )
+
+
+def host_syntax_problem(host: str) -> str | None:
+    """Why `host` is neither an address nor a host name, or None."""
+    if literal_address(host) is None and not is_host_name(host):
+        return "must name a host by a valid host name or address"
+    return None
+
+
 def host_problem(host: str) -> str | None:
     """Why a URL's host may not receive webhooks before anything is resolved, or None. Host names other
     than localhost are judged at delivery, by the addresses they resolve to."""

@@ -78,6 +78,9 @@ def test_host_names_are_not_addresses() -> None:
         ("http://localhost/hook", "https"),
         ("https://hooks.example.se:0/hook", "port"),
         ("file:///etc/passwd", "https"),
+        ("https://./hook", "valid host name"),
+        ("https://hooks..example.se/hook", "valid host name"),
+        ("https://-hooks.example.se/hook", "valid host name"),
     ],
 )
 async def test_a_subscription_to_a_non_public_address_is_refused(
@@ -139,6 +142,28 @@ async def test_every_delivery_checks_the_address_it_connects_to(database_url: st
             assert len(receiver.delivered()) == 2
             [closed] = await deliveries(after, ids[2])
             assert closed["last_error"] == UNREACHABLE
+
+
+async def test_a_url_that_cannot_even_be_sent_to_fails_only_its_own_delivery(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A stored URL the HTTP client cannot parse (from before hosts were checked) leaves its delivery pending
+    with the usual reason, and the delivery beside it in the same batch goes out; nothing waits for a
+    claim's lease to run out."""
+    async with (
+        started(service_settings(database_url, tmp_path, **ALLOW_PRIVATE)) as service,
+        receiving() as receiver,
+    ):
+        broken = (await subscribe(service, "https://hooks.example.se/hook"))["subscription_id"]
+        await service.runtime.pool.execute(
+            "update webhook_subscriptions set url = 'https://../hook' where subscription_id = $1", broken
+        )
+        await subscribe(service, receiver.url)
+        assert (await service.push(samples.case_opened())).status == 202
+        await service.settle()
+        assert len(receiver.delivered()) == 1
+        [delivery] = await deliveries(service, broken)
+        assert delivery["state"] == "pending" and delivery["last_error"] == UNREACHABLE
 
 
 async def test_the_resolver_refuses_names_of_this_machine() -> None:
