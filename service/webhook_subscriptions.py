@@ -22,7 +22,7 @@ from service.api import authorize
 from service.context import runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
-from service.query import QueryReader
+from service.query import QueryReader, refuse_query
 from service.secrets import encrypt, new_webhook_secret
 from service.webhook_events import WEBHOOKS_CHANNEL
 from service.webhook_models import (
@@ -139,6 +139,7 @@ def _invalid(errors: list[FieldError]) -> Problem:
 
 async def list_subscriptions(request: web.Request) -> web.Response:
     principal = await authorize(request, *MANAGERS)
+    refuse_query(request.query)
     rows = await runtime(request).pool.fetch(
         f"select {_COLUMNS} from webhook_subscriptions where {_VISIBLE} order by created_at, subscription_id",
         *_visibility(principal),
@@ -148,6 +149,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 
 async def get_subscription(request: web.Request) -> web.Response:
     principal = await authorize(request, *MANAGERS)
+    refuse_query(request.query)
     row = await runtime(request).pool.fetchrow(
         f"select {_COLUMNS} from webhook_subscriptions where {_VISIBLE} and subscription_id = $4",
         *_visibility(principal),
