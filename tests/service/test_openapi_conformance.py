@@ -39,7 +39,11 @@ async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int])
 async def subscribe(service: Service) -> str:
     answer = await service.client.post(
         "/v1/webhook-subscriptions",
-        json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"], "notify_email": "drift@example.se"},
+        json={
+            "url": "https://hooks.example.se/hook",
+            "event_types": ["*"],
+            "notify_email": "drift@example.se",
+        },
         headers=ADMIN,
     )
     assert answer.status == 201
