@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
     rate_limit_webhook_signatures: int = Field(default=30, ge=0)
     rate_limit_sign_in: int = Field(default=20, ge=0)
     rate_limit_reply_tokens: int = Field(default=30, ge=0)
+    # Comma-separated addresses or networks of reverse proxies in front of the service: from them, the
+    # source of a request is read from X-Forwarded-For (the nearest address not itself a proxy).
+    trusted_proxies: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +114,25 @@ class Settings(BaseSettings):
         if value is not None and value != "now":
             parse_moment(value)
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                for part in value.split(","):
+                    ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError("must be comma-separated IP addresses or networks (CIDR)") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        if self.trusted_proxies is None:
+            return ()
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",")
+        )
 
     @field_validator("oidc_issuer")
     @classmethod

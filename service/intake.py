@@ -12,7 +12,7 @@ from service import access, store
 from service.context import runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, TooManyRequests, invalid_fields
-from service.rate_limits import RateLimited, source_of
+from service.rate_limits import RateLimited
 from service.signatures import SignatureError, verify
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ async def receive_event(request: web.Request) -> web.Response:
 
 async def _receive(request: web.Request) -> web.Response:
     rt = runtime(request)
-    source = source_of(request)
+    source = rt.limiter.source(request)
     try:
         # A source that has failed too many signatures is refused before anything is checked.
         await rt.limiter.check(rt.limiter.limits.signatures, source)

@@ -8,8 +8,8 @@ window ends and refuses the source's further requests before doing any work; ano
 at the source's next counted attempt there, so a source gets at most one extra attempt per replica.
 
 The source is the address the connection came from (an IPv6 address by its /64, which one subscriber
-line usually holds). Behind a reverse proxy every request seems to come from the proxy: put the limits
-there instead, or turn these off.
+line usually holds). Behind a reverse proxy every request would seem to come from the proxy, so the
+proxies named in SIPVAKT_TRUSTED_PROXIES are looked through, by X-Forwarded-For.
 """
 
 from __future__ import annotations
@@ -64,16 +64,45 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def source_of(request: web.Request) -> str:
-    """The address a request came from, an IPv6 one by its /64."""
-    remote = request.remote or "unknown"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def source_of(request: web.Request, trusted_proxies: tuple[Network, ...] = ()) -> str:
+    """The address a request came from, an IPv6 one by its /64. From a trusted proxy, the nearest address
+    in X-Forwarded-For that is not itself a trusted proxy (the ones further left are the client's word)."""
+    peer = _address(request.remote or "")
+    if peer is None:
+        return "unknown"
+    if trusted_proxies and _within(peer, trusted_proxies):
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+        for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+            address = _address(hop)
+            if address is None:
+                break  # a hop that is no address: trust nothing further left of it
+            peer = address
+            if not _within(address, trusted_proxies):
+                break
+    return _key(peer)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(remote.split("%", 1)[0])
+        address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return remote[:64]
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _within(address: ipaddress.IPv4Address | ipaddress.IPv6Address, networks: tuple[Network, ...]) -> bool:
+    return any(address.version == network.version and address in network for network in networks)
+
+
+def _key(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    if isinstance(address, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
+    return str(address)
 
 
 _BUMP = (
@@ -90,7 +119,11 @@ class RateLimiter:
     clock: Clock
     metrics: Metrics
     limits: Limits
+    trusted_proxies: tuple[Network, ...] = ()
     _blocked: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def source(self, request: web.Request) -> str:
+        return source_of(request, self.trusted_proxies)
 
     async def check(self, limit: Limit, source: str) -> None:
         """Refuse a source this process already knows to be over the limit; no database work."""

@@ -18,7 +18,7 @@ from scheduler.case import Case, Invitation, Meeting
 from scheduler.reply_match import Answer, answer_key
 from service import store
 from service.context import Runtime, runtime
-from service.rate_limits import RateLimited, source_of
+from service.rate_limits import RateLimited
 from service.reply_tokens import Invitee, find_invitee, normalize_token
 from service.responses import record_answer
 from service.rsvp_form import CHOICES, Choice, PageAnswer, read_answer, read_choice
@@ -48,7 +48,7 @@ def _html(body: str, status: int = 200) -> web.Response:
 async def _find(rt: Runtime, request: web.Request, token: str) -> Found | web.Response:
     """The invitation the token belongs to, or the page to answer instead. An unknown token counts against
     the visitor's address: tokens cannot be guessed, but trying many should not be free either."""
-    source = source_of(request)
+    source = rt.limiter.source(request)
     limit = rt.limiter.limits.reply_tokens
     try:
         await rt.limiter.check(limit, source)

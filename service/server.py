@@ -139,7 +139,13 @@ async def running(
             database=database,
             transport=make_transport(settings),
             sender=sender,
-            limiter=RateLimiter(pool, wall_clock, metrics, Limits.from_settings(settings)),
+            limiter=RateLimiter(
+                pool,
+                wall_clock,
+                metrics,
+                Limits.from_settings(settings),
+                settings.trusted_proxy_networks,
+            ),
         )
         processor = EventProcessor(
             pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics, retention_period

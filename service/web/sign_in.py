@@ -21,7 +21,7 @@ from scheduler.events import Email
 from service.auth import oidc, sessions, sign_in_links
 from service.auth.users import enabled_user
 from service.context import Runtime, runtime
-from service.rate_limits import RateLimited, source_of
+from service.rate_limits import RateLimited
 from service.web import cookies, security
 from service.web.templating import render
 
@@ -96,11 +96,11 @@ def _too_many(request: web.Request, limited: RateLimited) -> web.Response:
 
 async def _count_sign_in(rt: Runtime, request: web.Request) -> None:
     """Count a link request or a failed confirmation of this source; raises RateLimited past the limit."""
-    await rt.limiter.count(rt.limiter.limits.sign_in, source_of(request))
+    await rt.limiter.count(rt.limiter.limits.sign_in, rt.limiter.source(request))
 
 
 async def _check_sign_in(rt: Runtime, request: web.Request) -> None:
-    await rt.limiter.check(rt.limiter.limits.sign_in, source_of(request))
+    await rt.limiter.check(rt.limiter.limits.sign_in, rt.limiter.source(request))
 
 
 async def ask_for_link(request: web.Request) -> web.Response:

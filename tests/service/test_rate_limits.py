@@ -3,6 +3,7 @@ HTTP and a real database; the counts are shared by every process on the database
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 
+from config.settings import SettingsError, load_settings
 from service.database import Pool
 from service.metrics import Metrics
 from service.rate_limits import Limit, Limits, RateLimited, RateLimiter, source_of
@@ -164,6 +167,26 @@ def test_an_ipv6_source_is_its_64(remote: str, source: str) -> None:
     assert source_of(request) == source
 
 
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "source"),
+    [
+        ("10.0.0.5", ["198.51.100.9"], "198.51.100.9"),
+        ("10.0.0.5", ["203.0.113.1, 198.51.100.9"], "198.51.100.9"),  # the left part is the client's word
+        ("10.0.0.5", ["198.51.100.9, 10.0.0.7"], "198.51.100.9"),  # through two proxies
+        ("10.0.0.5", ["203.0.113.1", "198.51.100.9"], "198.51.100.9"),  # the header sent twice
+        ("10.0.0.5", ["not-an-address"], "10.0.0.5"),
+        ("10.0.0.5", [], "10.0.0.5"),
+        ("192.0.2.7", ["198.51.100.9"], "192.0.2.7"),  # not a proxy: its header is not believed
+    ],
+)
+def test_a_trusted_proxy_is_looked_through(remote: str, forwarded: list[str], source: str) -> None:
+    headers = CIMultiDict(("X-Forwarded-For", value) for value in forwarded)
+    request = make_mocked_request(
+        "GET", "/", headers=headers, transport=_Transport(remote), app=web.Application()
+    )
+    assert source_of(request, (ipaddress.ip_network("10.0.0.0/8"),)) == source
+
+
 class _Transport:
     """The peer of a request made without a network: aiohttp reads `remote` from the transport's peername."""
 
@@ -172,3 +195,25 @@ class _Transport:
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return (self.remote, 40000) if name == "peername" else default
+
+
+def test_the_limits_and_proxies_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "SIPVAKT_RATE_LIMIT_SIGN_IN": "5",
+            "SIPVAKT_RATE_LIMIT_WINDOW_SECONDS": "60",
+            "SIPVAKT_TRUSTED_PROXIES": "10.0.0.0/8, fd00::1",
+        }
+    )
+    limits = Limits.from_settings(settings)
+    assert limits.sign_in == Limit("sign_in", 5, timedelta(seconds=60))
+    assert limits.signatures.attempts == 30 and limits.reply_tokens.attempts == 30
+    assert settings.trusted_proxy_networks == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("fd00::1/128"),
+    )
+    with pytest.raises(SettingsError) as bad:
+        load_settings({"SIPVAKT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.se"})
+    assert str(bad.value).startswith("SIPVAKT_TRUSTED_PROXIES:") and "proxy.example.se" not in str(bad.value)
+    with pytest.raises(SettingsError):
+        load_settings({"SIPVAKT_RATE_LIMIT_SIGN_IN": "-1"})
