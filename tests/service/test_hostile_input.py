@@ -181,6 +181,14 @@ async def test_the_intake_refuses_each_hostile_body_with_a_400(service: Service,
     assert await snapshot(service) == before
 
 
+async def test_arabic_indic_digits_in_free_text_are_not_a_personnummer(service: Service) -> None:
+    """Only ASCII digits make a personnummer: the same digits in another script are ordinary text."""
+    await service.push(samples.case_opened())
+    await service.push(samples.consent_given())
+    meeting = with_data(samples.meeting_scheduled(), purpose="Uppföljning ٢٠١٢١٢١٢-١٢١٢")
+    assert (await service.push(meeting)).status == 202
+
+
 async def test_a_meeting_that_has_begun_is_refused_at_intake(service: Service) -> None:
     await service.push(samples.case_opened())
     await service.push(samples.consent_given())
