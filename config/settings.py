@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -67,6 +68,18 @@ class Settings(BaseSettings):
     # At least a day, so that the messages of the closing (cancellations) have left before their addresses
     # go; at most ten years, since a longer wait is a mistake rather than a policy.
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
+    # Outgoing webhooks go only to public https addresses; a closed installation whose receivers sit on
+    # its own network (and the tests, on loopback) may allow private addresses and plain http to loopback.
+    webhook_allow_private: bool = False
+    # Rate limits per source address, each so many attempts per window (0: no limit). Counted are failed
+    # webhook signatures; sign-in link requests and failed sign-in confirmations; unknown reply-page tokens.
+    rate_limit_window_seconds: int = Field(default=600, ge=1, le=86400)
+    rate_limit_webhook_signatures: int = Field(default=30, ge=0)
+    rate_limit_sign_in: int = Field(default=20, ge=0)
+    rate_limit_reply_tokens: int = Field(default=30, ge=0)
+    # Comma-separated addresses or networks of reverse proxies in front of the service: from them, the
+    # source of a request is read from X-Forwarded-For (the nearest address not itself a proxy).
+    trusted_proxies: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -101,6 +114,25 @@ class Settings(BaseSettings):
         if value is not None and value != "now":
             parse_moment(value)
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                for part in value.split(","):
+                    ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError("must be comma-separated IP addresses or networks (CIDR)") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        if self.trusted_proxies is None:
+            return ()
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",")
+        )
 
     @field_validator("oidc_issuer")
     @classmethod

@@ -15,6 +15,7 @@ from service.access import Principal, Role
 from service.audit.reading import open_case
 from service.context import runtime
 from service.problems import DatabaseUnavailable, Problem
+from service.query import refuse_query
 from service.testclock import ClockMovedBack, ClockNotSettled, pass_time
 from service.views import case_view
 
@@ -42,6 +43,7 @@ async def authorize(request: web.Request, *roles: Role) -> Principal:
 
 async def get_case(request: web.Request) -> web.Response:
     principal = await authorize(request, *READERS)
+    refuse_query(request.query)
     rt = runtime(request)
     case_id = request.match_info["case_id"]
     # The case and its read's access-log entry come in one statement.
@@ -57,6 +59,7 @@ async def get_case(request: web.Request) -> web.Response:
 async def get_event(request: web.Request) -> web.Response:
     """How far an accepted event has come: pending, waiting (for a predecessor), applied or rejected."""
     principal = await authorize(request, "integration")
+    refuse_query(request.query)
     rt = runtime(request)
     row = await rt.pool.fetchrow(
         "select event_id, integration_id, case_id, type, state, detail, received_at, applied_at"

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from scheduler.identifiers import holds_identity_number
 from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
+from service.api_headers import api_headers
 from service.audit import api as audit_api
 from service.auth import users_api
 from service.context import RUNTIME, Runtime, runtime
@@ -116,7 +117,8 @@ async def plain_path_parameters(request: web.Request, handler: Handler) -> web.S
 
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(
-        middlewares=[request_context, problems, plain_path_parameters], client_max_size=intake.MAX_BODY + 1
+        middlewares=[request_context, api_headers, problems, plain_path_parameters],
+        client_max_size=intake.MAX_BODY + 1,
     )
     app[RUNTIME] = runtime
     app.router.add_post("/v1/events", intake.receive_event)

@@ -15,6 +15,7 @@ from scheduler.clock import Clock
 from service.database import Pool
 from service.database_watch import DatabaseWatch
 from service.metrics import Metrics
+from service.rate_limits import RateLimiter
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Runtime:
     # Outgoing mail: the delivery worker's, and the web app's sign-in links.
     transport: Transport
     sender: Sender
+    limiter: RateLimiter
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -11,7 +11,8 @@ from scheduler.events import Event, EventValidationError, FieldError, MeetingRes
 from service import access, store, tracing
 from service.context import runtime
 from service.json_input import JsonInputError, parse_json
-from service.problems import Problem, invalid_fields
+from service.problems import Problem, TooManyRequests, invalid_fields
+from service.rate_limits import RateLimited
 from service.signatures import SignatureError, verify
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,12 @@ async def receive_event(request: web.Request) -> web.Response:
 
 async def _receive(request: web.Request) -> web.Response:
     rt = runtime(request)
+    source = rt.limiter.source(request)
+    try:
+        # A source that has failed too many signatures is refused before anything is checked.
+        await rt.limiter.check(rt.limiter.limits.signatures, source)
+    except RateLimited as exc:
+        raise TooManyRequests(exc.retry_after) from None
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise Problem(413, "body-too-large", f"the body is larger than {MAX_BODY} bytes")
     if request.content_type not in JSON_TYPES:
@@ -51,6 +58,10 @@ async def _receive(request: web.Request) -> web.Response:
     try:
         webhook_id, key = verify(request.headers, body, keys, await rt.wall_clock.now())
     except SignatureError as exc:
+        try:
+            await rt.limiter.count(rt.limiter.limits.signatures, source)
+        except RateLimited as limited:
+            raise TooManyRequests(limited.retry_after) from None
         raise Problem(401, "invalid-signature", str(exc)) from None
     event = _validated(body, rt.rulebook.names())
     if isinstance(event.data, MeetingScheduled | MeetingRescheduled) and event.data.starts_at <= (

@@ -72,6 +72,13 @@ class Metrics:
             ["channel", "outcome"],
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "sipvakt_rate_limited",
+            "Requests this process refused with 429 because their source was over a rate limit, by kind"
+            " (webhook_signature, sign_in, reply_token).",
+            ["kind"],
+            registry=self.registry,
+        )
 
         self.database_up = Gauge(
             "sipvakt_database_up",

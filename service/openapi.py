@@ -12,7 +12,7 @@ from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
 from service.audit.openapi import audit_paths, audit_schemas
 from service.auth.openapi_users import user_paths
-from service.openapi_common import BEARER, json_response, problem_response
+from service.openapi_common import BEARER, json_response, problem_response, too_many
 from service.openapi_complete import complete, partial_schemas
 from service.openapi_letters import letter_and_reply_paths
 from service.openapi_policies import policy_paths
@@ -138,6 +138,9 @@ def _document() -> dict[str, Any]:
                         "409": problem_response("The webhook-id was used for a different body"),
                         "413": problem_response("Body over 256 KiB"),
                         "415": problem_response("Not application/json"),
+                        "429": too_many(
+                            problem_response("Too many failed signatures from this address; wait and retry")
+                        ),
                     },
                 }
             },

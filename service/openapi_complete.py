@@ -47,7 +47,13 @@ def _shared_answers(path: str, operation: dict[str, Any]) -> None:
     if operation.get("security") == BEARER:
         responses.setdefault("401", problem_response("No token, or one that is unknown or revoked"))
         responses.setdefault("403", problem_response("The token's role may not do this"))
-    if "{" in path or operation.get("parameters") or "requestBody" in operation:
+    # A bearer endpoint refuses a query parameter it does not take, so every one may answer 400.
+    if (
+        "{" in path
+        or operation.get("parameters")
+        or "requestBody" in operation
+        or operation.get("security") == BEARER
+    ):
         responses.setdefault(
             "400", problem_response("A path parameter, query or body is malformed; each fault under errors")
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.openapi_common import BEARER, problem_response
+from service.openapi_common import BEARER, problem_response, too_many
 
 _LETTER_ID = {"name": "letter_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -97,6 +97,7 @@ def letter_and_reply_paths() -> dict[str, Any]:
                     "200": _html("The meeting and the answers"),
                     "404": _html("Unknown link"),
                     "410": _html("The meeting has ended or is cancelled"),
+                    "429": too_many(_html("Too many unknown links from this address; wait and retry")),
                 },
             },
             "post": {
@@ -111,6 +112,7 @@ def letter_and_reply_paths() -> dict[str, Any]:
                     "403": _html("The form's token is not the link's"),
                     "404": _html("Unknown link"),
                     "410": _html("The meeting has ended or is cancelled"),
+                    "429": too_many(_html("Too many unknown links from this address; wait and retry")),
                 },
             },
         },

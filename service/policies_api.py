@@ -30,6 +30,7 @@ from service.audit.record import CASE_COLUMNS, CaseRef, Entry, actor_of, case_re
 from service.context import Runtime, runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
+from service.query import refuse_query
 from service.store import TIMERS_CHANNEL, Connection
 
 REPLAN_KEY = "replan"
@@ -79,6 +80,7 @@ def _answer(rt: Runtime, region: str, overrides: PolicyOverrides, case_id: str |
 
 async def get_region_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator", "auditor")
+    refuse_query(request.query)
     region = _region(request, principal)
     rt = runtime(request)
     async with rt.pool.acquire() as connection:
@@ -104,6 +106,7 @@ async def put_region_policy(request: web.Request) -> web.Response:
 
 async def get_case_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator", "auditor")
+    refuse_query(request.query)
     case_id, region, case = await _case_region(request, principal)
     rt = runtime(request)
     entry = Entry(await rt.clock.now(), actor_of(principal), "read", "api", case)

@@ -23,6 +23,7 @@ TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
     504: "Gateway Timeout",
@@ -70,6 +71,23 @@ class DatabaseUnavailable(Problem):
     def response(self) -> web.Response:
         answer = super().response()
         answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
+
+
+class TooManyRequests(Problem):
+    """The source is over a rate limit: how long to wait is in Retry-After, in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "too-many-requests",
+            "too many failed attempts from this address; try again after the time in Retry-After",
+        )
+        self.retry_after = retry_after
+
+    def response(self) -> web.Response:
+        answer = super().response()
+        answer.headers["Retry-After"] = str(self.retry_after)
         return answer
 
 

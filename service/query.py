@@ -89,3 +89,8 @@ class QueryReader:
             raise Problem(
                 400, "invalid-query", f"the query has {len(self.errors)} error(s)", errors=self.errors
             )
+
+
+def refuse_query(request_query: MultiMapping[str]) -> None:
+    """For an endpoint that takes no query: any parameter is a fault, named as unknown and not repeated."""
+    QueryReader(request_query, ()).raise_if_any()

@@ -19,10 +19,11 @@ from scheduler.reply_match import Answer, answer_key
 from service import store
 from service.context import Runtime, runtime
 from service.problems import Problem
+from service.rate_limits import RateLimited
 from service.reply_tokens import Invitee, find_invitee, normalize_token
 from service.responses import record_answer
 from service.rsvp_form import CHOICES, Choice, PageAnswer, read_answer, read_choice
-from service.rsvp_page import FOREIGN_FORM, GONE, NOT_FOUND, answer_page, receipt_page
+from service.rsvp_page import FOREIGN_FORM, GONE, NOT_FOUND, TOO_MANY, answer_page, receipt_page
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -45,10 +46,22 @@ def _html(body: str, status: int = 200) -> web.Response:
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS)
 
 
-async def _find(rt: Runtime, token: str) -> Found | web.Response:
-    async with rt.pool.acquire() as connection:
-        invitee = await find_invitee(connection, token)
-        case = await store.load_case(connection, invitee.case_id) if invitee else None
+async def _find(rt: Runtime, request: web.Request, token: str) -> Found | web.Response:
+    """The invitation the token belongs to, or the page to answer instead. An unknown token counts against
+    the visitor's address: tokens cannot be guessed, but trying many should not be free either."""
+    source = rt.limiter.source(request)
+    limit = rt.limiter.limits.reply_tokens
+    try:
+        await rt.limiter.check(limit, source)
+        async with rt.pool.acquire() as connection:
+            invitee = await find_invitee(connection, token)
+            case = await store.load_case(connection, invitee.case_id) if invitee else None
+        if invitee is None:
+            await rt.limiter.count(limit, source)
+    except RateLimited as limited:
+        page = _html(TOO_MANY, 429)
+        page.headers["Retry-After"] = str(limited.retry_after)
+        return page
     if invitee is None or case is None or invitee.meeting_id not in case.meetings:
         return _html(NOT_FOUND, 404)
     meeting = case.meetings[invitee.meeting_id]
@@ -69,7 +82,7 @@ def _details(found: Found) -> tuple[tuple[str, str], ...]:
 
 async def show(request: web.Request) -> web.Response:
     token = normalize_token(request.match_info["token"])
-    found = await _find(runtime(request), token)
+    found = await _find(runtime(request), request, token)
     if isinstance(found, web.Response):
         return found
     invitation = found.meeting.invitations[found.invitee.participant_id]
@@ -86,7 +99,7 @@ async def show(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     rt = runtime(request)
     token = normalize_token(request.match_info["token"])
-    found = await _find(rt, token)
+    found = await _find(rt, request, token)
     if isinstance(found, web.Response):
         return found
     try:

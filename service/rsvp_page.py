@@ -184,6 +184,11 @@ GONE = message_page(
     "Mötet har redan ägt rum eller är inställt, så det går inte att svara längre. "
     "Kontakta den som kallade dig om du har frågor.",
 )
+TOO_MANY = message_page(
+    "För många försök",
+    "Det har kommit för många försök med okända länkar från din anslutning. "
+    "Vänta en stund och öppna sedan länken i kallelsen igen.",
+)
 FOREIGN_FORM = message_page(
     "Svaret sparades inte",
     "Formuläret hör inte till den här länken. Öppna länken i kallelsen och svara igen.",

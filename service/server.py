@@ -35,6 +35,7 @@ from service.metrics import Metrics
 from service.outcomes import DeliveryOutcomes
 from service.periodic import PeriodicJobs
 from service.processor import EventProcessor
+from service.rate_limits import Limits, RateLimiter
 from service.reply_tokens import ReplyTokens, reply_key
 from service.retention import CaseEraser, align
 from service.secrets import load_cipher
@@ -139,6 +140,13 @@ async def running(
             database=database,
             transport=make_transport(settings),
             sender=sender,
+            limiter=RateLimiter(
+                pool,
+                wall_clock,
+                metrics,
+                Limits.from_settings(settings),
+                settings.trusted_proxy_networks,
+            ),
         )
         processor = EventProcessor(
             pool, clock, DeadlinePlanner(rulebook, WorkingCalendar()), metrics, retention_period
@@ -182,7 +190,9 @@ async def running(
         database.subscribe(CLOCK_CHANNEL, wake)
         database.subscribe(CLOCK_CHANNEL, wake_delivery)
         database.subscribe(OUTBOX_CHANNEL, wake_delivery)
-        webhooks = WebhookWorker(pool, clock, wall_clock, cipher)
+        webhooks = WebhookWorker(
+            pool, clock, wall_clock, cipher, allow_private=settings.webhook_allow_private
+        )
         webhooks.listen(database)
         await database.open()
         watching = asyncio.create_task(database.run(stopping), name="database-watch")

@@ -35,6 +35,7 @@ from service.store import OUTBOX_CHANNEL, Connection
 from service.testclock import CLOCK_CHANNEL
 from service.wakeup import wait_for_any
 from service.webhook_events import WEBHOOKS_CHANNEL, iso_utc
+from service.webhook_targets import NotPublicAddress, PublicOnlyResolver, is_public, literal_address
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +79,31 @@ def next_attempt(first_attempt_at: datetime, attempts: int, now: datetime, jitte
 
 @dataclass(frozen=True)
 class Attempt:
-    """How one POST went: the HTTP status if an answer came, else why not (never a URL or a secret)."""
+    """How one POST went: the HTTP status if an answer came, else why not (never a URL or a secret): `error`
+    is what is recorded, `detail` what the log says."""
 
     status: int | None
     error: str | None
+    detail: str | None = None
 
     @property
     def delivered(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
 
+# What the deliveries view, the subscription's notice and the database record for every attempt that got
+# no HTTP answer. One reason for all of them: a refused connection, a timeout and a failed TLS handshake
+# would otherwise tell a subscriber which ports of a host are open. The log keeps the detail.
+UNREACHABLE = "the endpoint could not be reached"
+
+
 def describe_failure(exc: BaseException, timeout_seconds: float) -> str:
-    """A short reason for the deliveries view and the logs. aiohttp's own messages name the host and
-    sometimes the whole URL, which may carry a token of the receiver's, so they are not passed on."""
+    """A short reason for the operator's log. aiohttp's own messages name the host and sometimes the whole
+    URL, which may carry a token of the receiver's, so they are not passed on."""
+    if isinstance(exc, NotPublicAddress) or (
+        isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, NotPublicAddress)
+    ):
+        return "the host is not a public address"
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout_seconds:g} s"
     if isinstance(exc, aiohttp.ClientSSLError):
@@ -132,6 +145,8 @@ class WebhookWorker:
     cipher: Fernet
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     timeout_seconds: float = SEND_TIMEOUT_SECONDS
+    # SIPVAKT_WEBHOOK_ALLOW_PRIVATE: deliver to private and loopback addresses too.
+    allow_private: bool = False
     owner: str = field(default_factory=lambda: "whw_" + secrets.token_hex(6))
     _next_prune: float = 0.0
 
@@ -149,6 +164,8 @@ class WebhookWorker:
             headers={"User-Agent": USER_AGENT},
             # Deliveries are independent: no cookie set by one receiver goes back with the next.
             cookie_jar=aiohttp.DummyCookieJar(),
+            # Every host name is resolved here and only its public addresses are connected to.
+            connector=None if self.allow_private else aiohttp.TCPConnector(resolver=PublicOnlyResolver()),
         )
         async with session:
             while not stopping.is_set():
@@ -207,7 +224,7 @@ class WebhookWorker:
             attempt.status,
             error,
         )
-        log.warning("webhook deferred", extra={**extra, "reason": error})
+        log.warning("webhook deferred", extra={**extra, "reason": attempt.detail or error})
 
     async def _post(self, session: aiohttp.ClientSession, row: dict[str, Any]) -> Attempt:
         secret = decrypt(self.cipher, row["secret_encrypted"])
@@ -222,11 +239,17 @@ class WebhookWorker:
             "webhook-signature": sign(key_from_secret(secret), row["webhook_id"], timestamp, body),
         }
         try:
+            if not self.allow_private:
+                _refuse_private_literal(row["url"])
             # A redirect is not followed: it would send case data somewhere the subscriber did not name.
             async with session.post(row["url"], data=body, headers=headers, allow_redirects=False) as answer:
                 return Attempt(answer.status, None)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return Attempt(None, describe_failure(exc, self.timeout_seconds))
+        except (TimeoutError, aiohttp.ClientError, NotPublicAddress) as exc:
+            return Attempt(None, UNREACHABLE, describe_failure(exc, self.timeout_seconds))
+        except (ValueError, UnicodeError) as exc:
+            # A URL stored before its host was checked may be one aiohttp cannot even parse; that must fail
+            # this delivery only, not the batch beside it (whose claims would then wait out their lease).
+            return Attempt(None, UNREACHABLE, f"the URL cannot be used ({type(exc).__name__})")
 
     async def _give_up(self, row: dict[str, Any], attempt: Attempt, error: str, now: datetime) -> None:
         """Fail the delivery, disable its subscription and tell the subscription's notify_email, at once."""
@@ -256,7 +279,11 @@ class WebhookWorker:
                 await _queue_disabled_notice(connection, subscription, row["first_attempt_at"], error, now)
         log.warning(
             "webhook failed for good; subscription disabled",
-            extra={"webhook_id": row["webhook_id"], "subscription_id": subscription_id, "reason": error},
+            extra={
+                "webhook_id": row["webhook_id"],
+                "subscription_id": subscription_id,
+                "reason": attempt.detail or error,
+            },
         )
 
     async def release_expired_leases(self) -> int:
@@ -277,6 +304,15 @@ class WebhookWorker:
             return
         self._next_prune = loop.time() + PRUNE_EVERY_SECONDS
         await prune_finished(self.pool, await self.clock.now() - KEEP_FINISHED)
+
+
+def _refuse_private_literal(url: str) -> None:
+    """aiohttp connects to an address written in the URL without asking the resolver, so such an address is
+    checked here (a subscription made before the rule, or while private addresses were allowed, has one).
+    A host name, localhost too, is judged by what it resolves to."""
+    address = literal_address(urlsplit(url).hostname or "")
+    if address is not None and not is_public(address):
+        raise NotPublicAddress("the webhook host is not a public address")
 
 
 async def _queue_disabled_notice(

@@ -3,50 +3,58 @@ OpenAPI document is generated from them, so the two cannot drift."""
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from scheduler.events import Email, FieldError, field_errors
 from service.webhook_events import ALL_EVENTS, EVENT_TYPES
+from service.webhook_targets import host_problem, host_syntax_problem, is_loopback
 
 MAX_URL_LENGTH = 2048
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-# For the document: https to a host name, or http to loopback. The validator below is what decides.
-URL_PATTERN = r"^(https://[A-Za-z0-9.-]+|http://(localhost|127\.0\.0\.1))(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
+# For the document: https to a host name or address. The validator below is what decides (an operator may
+# allow private addresses and plain http to loopback, SIPVAKT_WEBHOOK_ALLOW_PRIVATE).
+URL_PATTERN = r"^https://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
+# The validation context's key: whether this installation lets webhooks go to private addresses.
+ALLOW_PRIVATE = "allow_private"
 
 
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine: plain http to it never crosses a network."""
-    if host.lower() in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _endpoint_url(value: str) -> str:
-    """An http(s) URL with a host. Plain http only to loopback: a body carries case data (a deviation names
-    a meeting and a participant), which the signature protects from change but not from being read."""
+def _endpoint_url(value: str, info: ValidationInfo) -> str:
+    """An https URL to a public host. A body carries case data (a deviation names a meeting and a
+    participant), which the signature protects from change but not from being read; and a URL into the
+    service's own network would let a subscriber reach, and probe, what is not meant to be reachable."""
+    allow_private = bool((info.context or {}).get(ALLOW_PRIVATE))
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         raise ValueError("must not contain spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
-        raise ValueError("must be an https URL (or http to a loopback address)")
+        raise ValueError("must be an https URL")
     if not parts.hostname:
         raise ValueError("must name a host")
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not carry a user name or password; the signature authenticates sipvakt")
     try:
-        _ = parts.port  # reading it is what checks it
+        port = parts.port  # reading it is what checks it
     except ValueError:
         raise ValueError("has a port that is not a number from 1 to 65535") from None
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError("must use https: plain http is accepted only to a loopback address")
+    if port == 0:
+        raise ValueError("has a port that is not a number from 1 to 65535")
+    if (problem := host_syntax_problem(parts.hostname)) is not None:
+        raise ValueError(problem)
+    if parts.scheme == "http" and not (allow_private and is_loopback(parts.hostname)):
+        raise ValueError("must use https: plain http is not accepted")
+    if not allow_private and (problem := host_problem(parts.hostname)) is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -22,10 +22,11 @@ from service.api import authorize
 from service.context import runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
-from service.query import QueryReader
+from service.query import QueryReader, refuse_query
 from service.secrets import encrypt, new_webhook_secret
 from service.webhook_events import WEBHOOKS_CHANNEL
 from service.webhook_models import (
+    ALLOW_PRIVATE,
     CreatedSubscriptionView,
     DeliveryList,
     DeliveryView,
@@ -126,7 +127,8 @@ async def _validated(request: web.Request) -> SubscriptionRequest:
     if not isinstance(body, dict):
         raise _invalid([FieldError(loc=[], msg="the body must be a JSON object")])
     try:
-        return SubscriptionRequest.model_validate(body)
+        allow_private = runtime(request).settings.webhook_allow_private
+        return SubscriptionRequest.model_validate(body, context={ALLOW_PRIVATE: allow_private})
     except ValidationError as exc:
         raise _invalid(request_errors(exc)) from None
 
@@ -137,6 +139,7 @@ def _invalid(errors: list[FieldError]) -> Problem:
 
 async def list_subscriptions(request: web.Request) -> web.Response:
     principal = await authorize(request, *MANAGERS)
+    refuse_query(request.query)
     rows = await runtime(request).pool.fetch(
         f"select {_COLUMNS} from webhook_subscriptions where {_VISIBLE} order by created_at, subscription_id",
         *_visibility(principal),
@@ -146,6 +149,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 
 async def get_subscription(request: web.Request) -> web.Response:
     principal = await authorize(request, *MANAGERS)
+    refuse_query(request.query)
     row = await runtime(request).pool.fetchrow(
         f"select {_COLUMNS} from webhook_subscriptions where {_VISIBLE} and subscription_id = $4",
         *_visibility(principal),

@@ -12,6 +12,7 @@ from service.api import authorize
 from service.auth.users import InvalidUser, UserExists, checked_request, create_user, disable_user, list_users
 from service.context import runtime
 from service.problems import Problem, invalid_fields
+from service.query import refuse_query
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ async def post_user(request: web.Request) -> web.Response:
 
 async def get_users(request: web.Request) -> web.Response:
     await authorize(request)
+    refuse_query(request.query)
     async with runtime(request).pool.acquire() as connection:
         users = await list_users(connection)
     return web.json_response({"users": [user.as_json() for user in users]})

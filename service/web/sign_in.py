@@ -21,6 +21,7 @@ from scheduler.events import Email
 from service.auth import oidc, sessions, sign_in_links
 from service.auth.users import enabled_user
 from service.context import Runtime, runtime
+from service.rate_limits import RateLimited
 from service.web import cookies, security
 from service.web.templating import render
 
@@ -86,10 +87,31 @@ def _login_form(request: web.Request, *, status: str | None = None, error: str |
     )
 
 
+def _too_many(request: web.Request, limited: RateLimited) -> web.Response:
+    minutes = max(1, -(-limited.retry_after // 60))
+    page = render(request, "too_many.html", status=429, title="För många försök", minutes=minutes)
+    page.headers["Retry-After"] = str(limited.retry_after)
+    return page
+
+
+async def _count_sign_in(rt: Runtime, request: web.Request) -> None:
+    """Count a link request or a failed confirmation of this source; raises RateLimited past the limit."""
+    await rt.limiter.count(rt.limiter.limits.sign_in, rt.limiter.source(request))
+
+
+async def _check_sign_in(rt: Runtime, request: web.Request) -> None:
+    await rt.limiter.check(rt.limiter.limits.sign_in, rt.limiter.source(request))
+
+
 async def ask_for_link(request: web.Request) -> web.Response:
     rt = runtime(request)
     if _oidc_client(rt) is not None:
         raise web.HTTPNotFound()
+    try:
+        # Every request counts, known address or not: each may send a mail, and the answer is the same.
+        await _count_sign_in(rt, request)
+    except RateLimited as limited:
+        return _too_many(request, limited)
     address = (await request.post()).get("email")
     try:
         email = str(_EMAIL.validate_python(address.strip() if isinstance(address, str) else None))
@@ -123,8 +145,14 @@ async def _mail_link(rt: Runtime, recipient: str, token: str) -> None:
 async def link_page(request: web.Request) -> web.Response:
     rt = runtime(request)
     token = request.query.get("token", "")
-    async with rt.pool.acquire() as connection:
-        is_open = await sign_in_links.link_is_open(connection, token, await rt.clock.now())
+    try:
+        await _check_sign_in(rt, request)
+        async with rt.pool.acquire() as connection:
+            is_open = await sign_in_links.link_is_open(connection, token, await rt.clock.now())
+        if not is_open:
+            await _count_sign_in(rt, request)
+    except RateLimited as limited:
+        return _too_many(request, limited)
     if not is_open:
         return render(request, "link_invalid.html", status=400, title="Länken fungerar inte")
     return render(request, "confirm.html", title="Logga in", token=token)
@@ -134,11 +162,19 @@ async def use_link(request: web.Request) -> web.Response:
     rt = runtime(request)
     token = (await request.post()).get("token")
     now = await rt.clock.now()
-    async with rt.pool.acquire() as connection, connection.transaction():
-        user_id = (
-            await sign_in_links.redeem_link_token(connection, token, now) if isinstance(token, str) else None
-        )
-        started = await sessions.start_session(connection, user_id, now) if user_id else None
+    try:
+        await _check_sign_in(rt, request)
+        async with rt.pool.acquire() as connection, connection.transaction():
+            user_id = (
+                await sign_in_links.redeem_link_token(connection, token, now)
+                if isinstance(token, str)
+                else None
+            )
+            started = await sessions.start_session(connection, user_id, now) if user_id else None
+        if started is None:
+            await _count_sign_in(rt, request)
+    except RateLimited as limited:
+        return _too_many(request, limited)
     if started is None:
         return render(request, "link_invalid.html", status=400, title="Länken fungerar inte")
     return _signed_in(request, started)

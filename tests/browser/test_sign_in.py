@@ -3,6 +3,7 @@ signing out, an expired session, a cross-site form, a link used twice; axe-core 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -241,6 +242,33 @@ async def test_pages_that_do_not_exist_are_accessible_too(
     response = await page.goto(service.url + "/app/finns-inte")
     assert response is not None and response.status == 404
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sidan finns inte")
+    await assert_accessible(page)
+
+
+@pytest.fixture
+async def limited_service(database_url: str, tmp_path: Path) -> AsyncIterator[RunningService]:
+    require_chromium()
+    async for running in _start(
+        database_url, tmp_path, SIPVAKT_RATE_LIMIT_SIGN_IN="1", SIPVAKT_RATE_LIMIT_REPLY_TOKENS="1"
+    ):
+        yield running
+
+
+async def test_too_many_attempts_are_told_in_swedish_on_an_accessible_page(
+    context: BrowserContext, limited_service: RunningService
+) -> None:
+    page = await context.new_page()
+    for _ in range(2):
+        await page.goto(limited_service.url + "/app/login")
+        await page.get_by_label("E-postadress").fill("ingen.alls@kommun.example")
+        await page.get_by_role("button", name="Skicka inloggningslänk").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("För många försök")
+    await expect(page.get_by_role("main")).to_contain_text(re.compile(r"Vänta \d+ minut"))
+    await assert_accessible(page)
+    for attempt in range(2):
+        response = await page.goto(limited_service.url + f"/rsvp/okand-lank-{attempt}")
+    assert response is not None and response.status == 429
+    await expect(page.get_by_role("heading", level=1)).to_have_text("För många försök")
     await assert_accessible(page)
 
 

@@ -149,6 +149,26 @@ INTAKE_SHAPES: dict[str, tuple[dict[str, Any] | bytes, list[str | int], tuple[st
         (PERSONNUMMER, "1212"),
     ),
     "an-unknown-envelope-field": ({**samples.case_opened(), PERSONNUMMER: 1}, [], (PERSONNUMMER,)),
+    "fullwidth-digits-personnummer": (
+        person_with(personnummer="２０１２１２１２-１２１２"),
+        ["data", "person", "personnummer"],
+        ("２０１２",),
+    ),
+    "arabic-indic-digits-in-a-time": (
+        {**samples.case_opened(), "occurred_at": "٢٠٢٦-11-23T09:15:00+01:00"},
+        ["occurred_at"],
+        ("٢٠٢٦",),
+    ),
+    "arabic-indic-digits-in-a-date": (
+        with_data(samples.case_opened(), detected_at="2026-١١-20"),
+        ["data", "detected_at"],
+        ("١١",),
+    ),
+    "arabic-indic-digits-in-a-birth-date": (
+        person_with(birth_date="٢٠١٢-12-12"),
+        ["data", "person", "birth_date"],
+        ("٢٠١٢",),
+    ),
 }
 
 
@@ -159,6 +179,14 @@ async def test_the_intake_refuses_each_hostile_body_with_a_400(service: Service,
     response = await service.push(body)
     await assert_refused(response, 400, loc, *never)
     assert await snapshot(service) == before
+
+
+async def test_arabic_indic_digits_in_free_text_are_not_a_personnummer(service: Service) -> None:
+    """Only ASCII digits make a personnummer: the same digits in another script are ordinary text."""
+    await service.push(samples.case_opened())
+    await service.push(samples.consent_given())
+    meeting = with_data(samples.meeting_scheduled(), purpose="Uppföljning ٢٠١٢١٢١٢-١٢١٢")
+    assert (await service.push(meeting)).status == 202
 
 
 async def test_a_meeting_that_has_begun_is_refused_at_intake(service: Service) -> None:
@@ -297,6 +325,16 @@ def cursor(*parts: str) -> str:
         ("/v1/letters?limit=", ["query", "limit"], ()),
         ("/v1/deviations?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
         ("/v1/webhook-subscriptions/sub_x/deliveries?limit=%EF%BC%95", ["query", "limit"], ()),
+        ("/v1/deviations?after=" + base64.urlsafe_b64encode(b"\x00").decode(), ["query", "after"], ()),
+        ("/v1/deviations?since=%D9%A2%D9%A0%D9%A2%D9%A6-01-01", ["query", "since"], ("٢٠٢٦",)),
+        ("/v1/reports/summary?region=blekinge&year=%D9%A2%D9%A0%D9%A2%D9%A6", ["query", "year"], ("٢٠٢٦",)),
+        ("/v1/reports/summary?region=blekinge&year=" + PERSONNUMMER, ["query", "year"], (PERSONNUMMER,)),
+        ("/v1/webhook-subscriptions?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
+        ("/v1/webhook-subscriptions/sub_x?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
+        ("/v1/cases/blek-2026-0042?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
+        ("/v1/events/evt_x?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
+        ("/v1/users?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
+        ("/v1/regions/blekinge/reminder-policy?" + PERSONNUMMER + "=1", ["query"], (PERSONNUMMER,)),
     ],
 )
 async def test_queries_are_read_strictly(
@@ -315,6 +353,33 @@ async def test_the_test_clock_refuses_a_move_past_2100(service: Service) -> None
     assert (
         await service.client.post("/v1/test-clock", json={"now": "2026-11-24T09:00:00+01:00"})
     ).status == 200
+
+
+async def test_the_test_clock_reads_only_ascii_digits(service: Service) -> None:
+    response = await service.client.post("/v1/test-clock", json={"now": "٢٠٢٦-11-24T09:00:00+01:00"})
+    await assert_refused(response, 400, ["now"], "٢٠٢٦")
+
+
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        ({"rsvp": {"enabled": "yes"}}, "rsvp.enabled"),
+        ({"rsvp": {"enabled": 1}}, "rsvp.enabled"),
+        ({PERSONNUMMER: {"enabled": True}}, ""),
+        ({"rsvp": {PERSONNUMMER: 1}}, "rsvp"),
+    ],
+    ids=["yes-is-not-a-boolean", "one-is-not-a-boolean", "unknown-section", "unknown-field"],
+)
+async def test_the_policy_put_names_its_faults_without_echoing_them(
+    service: Service, body: dict[str, Any], location: str
+) -> None:
+    """A policy is checked whole against the layers under it, so its faults are a 422 (as documented) that
+    lists each by its dotted location."""
+    before = await snapshot(service)
+    response = await service.client.put("/v1/regions/blekinge/reminder-policy", json=body, headers=ADMIN)
+    found = await assert_refused(response, 422, None, PERSONNUMMER, "1212", "yes")
+    assert [error["location"] for error in found["errors"]] == [location]
+    assert await snapshot(service) == before
 
 
 async def test_the_test_clock_names_no_unknown_field(service: Service) -> None:

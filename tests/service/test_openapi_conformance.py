@@ -27,7 +27,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int]) -> AsyncIterator[Service]:
-    async with started(mailing_settings(database_url, tmp_path, sink[1])) as running_service:
+    async with started(
+        mailing_settings(database_url, tmp_path, sink[1], SIPVAKT_WEBHOOK_ALLOW_PRIVATE="true")
+    ) as running_service:
         for event in (samples.case_opened(), samples.consent_given(), samples.meeting_scheduled()):
             assert (await running_service.push(event)).status == 202
         await running_service.settle()
@@ -37,7 +39,11 @@ async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int])
 async def subscribe(service: Service) -> str:
     answer = await service.client.post(
         "/v1/webhook-subscriptions",
-        json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"], "notify_email": "drift@example.se"},
+        json={
+            "url": "https://hooks.example.se/hook",
+            "event_types": ["*"],
+            "notify_email": "drift@example.se",
+        },
         headers=ADMIN,
     )
     assert answer.status == 201

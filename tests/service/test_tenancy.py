@@ -134,3 +134,35 @@ async def test_the_owner_keeps_its_case_after_the_other_is_refused(service: Serv
     await service.settle()
     states = [event["state"] for event in await events_of(service, "blek-2026-0042")]
     assert states == ["applied", "applied"]
+
+
+async def test_two_replicas_taking_the_first_events_of_one_case_from_two_integrations_agree_on_its_owner(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Two service processes on one database, each with its own HTTP client and connection pool, get the
+    first event of the same new case id from two integrations at the same moment, twenty times over: one
+    owner each time, the other refused, and nothing of the other applied to the case."""
+    settings = service_settings(database_url, tmp_path)
+    async with started(settings) as first, started(settings) as second:
+        other_id, other_secret, _ = await second_integration(first)
+        for round_number in range(20):
+            case_id = f"replicas-{round_number}-{secrets.token_hex(3)}"
+            answers = await asyncio.gather(
+                first.push(samples.case_opened(case_id)),
+                second.push(samples.case_opened(case_id, region="halland"), secret=other_secret),
+            )
+            assert sorted(answer.status for answer in answers) == [202, 403]
+            winner = access.DEFAULT_INTEGRATION if answers[0].status == 202 else other_id
+            await assert_foreign(answers[1] if answers[0].status == 202 else answers[0])
+            await first.settle()
+            owner = await first.runtime.pool.fetchval(
+                "select integration_id from case_owners where case_id = $1", case_id
+            )
+            assert owner == winner
+            stored = await events_of(first, case_id)
+            assert [(event["integration_id"], event["state"]) for event in stored] == [(winner, "applied")]
+            case = await first.runtime.pool.fetchrow(
+                "select integration_id, region from cases where case_id = $1", case_id
+            )
+            assert case is not None and case["integration_id"] == winner
+            assert case["region"] == ("blekinge" if winner == access.DEFAULT_INTEGRATION else "halland")

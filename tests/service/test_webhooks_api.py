@@ -12,14 +12,14 @@ import pytest
 from service.secrets import decrypt
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
-from tests.service.webhook_receiver import bearer, deliveries, receiving, subscribe
+from tests.service.webhook_receiver import ALLOW_PRIVATE, bearer, deliveries, receiving, subscribe
 
 BASE = "/v1/webhook-subscriptions"
 
 
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
-    async with started(service_settings(database_url, tmp_path)) as running_service:
+    async with started(service_settings(database_url, tmp_path, **ALLOW_PRIVATE)) as running_service:
         yield running_service
 
 

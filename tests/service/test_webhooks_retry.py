@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.webhook_delivery import GIVE_UP_AFTER, describe_failure, next_attempt, retry_delay
+from service.webhook_targets import NotPublicAddress
 
 FIRST = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -50,3 +51,7 @@ def test_a_failure_is_described_without_its_address() -> None:
     refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connect call failed"))
     assert describe_failure(refused, 10.0) == "could not connect (Connection refused)"
     assert "hooks.example.se" not in describe_failure(aiohttp.ClientPayloadError("hooks.example.se"), 10.0)
+    not_public = aiohttp.ClientConnectorDNSError(
+        key, NotPublicAddress("the webhook host resolves to no public address")
+    )
+    assert describe_failure(not_public, 10.0) == "the host is not a public address"

@@ -132,3 +132,7 @@ async def newest(service: Service, subscription_id: str, event_type: str) -> str
     rows = await deliveries(service, subscription_id)
     webhook_id: str = next(row["webhook_id"] for row in rows if row["event_type"] == event_type)
     return webhook_id
+
+
+# The receivers listen on loopback, which an installation must allow explicitly.
+ALLOW_PRIVATE = {"SIPVAKT_WEBHOOK_ALLOW_PRIVATE": "true"}
