@@ -87,6 +87,29 @@ def forwarded_reply_notice(
     )
 
 
+def delegation_notice(
+    case: Case, meeting: Meeting, participant: ParticipantInfo, delegate_name: str, delegate_email: str
+) -> NoticeMessage:
+    """A substitute named in a calendar reply, held for the coordinator: a mailed calendar answer can be
+    forged, so the substitute gets nothing until someone who can vouch for them confirms."""
+    words = date_words("sv")
+    return NoticeMessage(
+        case_reference=case.case_id,
+        headline="Ersättare föreslagen i kalendersvar",
+        paragraphs=(
+            f"{who(participant)} har i sitt kalendersvar till SIP-mötet "
+            f"{format_span(meeting.starts_at, meeting.ends_at, words)} angett en ersättare: "
+            f"{delegate_name}, {delegate_email}.",
+            "sipvakt har inte kallat ersättaren och inte ändrat något i ärendet: ett kalendersvar via "
+            "e-post kan vara förfalskat, och kallelsen skulle ge ersättaren mötets uppgifter och en "
+            "svarslänk.",
+            "Stämmer det, kan deltagaren ange ersättaren med svarslänken i sin kallelse, eller så "
+            "registrerar du ersättaren i ärendesystemet: då får ersättaren en egen kallelse. Svara på det "
+            "här meddelandet för att fråga deltagaren.",
+        ),
+    )
+
+
 def undeliverable_notice(case: Case, meeting: Meeting, participant: ParticipantInfo) -> NoticeMessage:
     words = date_words("sv")
     return NoticeMessage(
@@ -130,6 +153,17 @@ def _forwarded_reply(subject: NoticeSubject) -> NoticeMessage:
     )
 
 
+def _delegation(subject: NoticeSubject) -> NoticeMessage:
+    case, meeting, participant = subject.require_meeting()
+    return delegation_notice(
+        case,
+        meeting,
+        participant,
+        str(subject.payload.get("delegate_name", "")),
+        str(subject.payload.get("delegate_email", "")),
+    )
+
+
 def _undeliverable(subject: NoticeSubject) -> NoticeMessage:
     return undeliverable_notice(*subject.require_meeting())
 
@@ -160,6 +194,7 @@ NOTICES: dict[str, NoticeBuilder] = {
     "proposal": _proposal,
     "undeliverable": _undeliverable,
     "forwarded_reply": _forwarded_reply,
+    "delegation": _delegation,
     "webhook_disabled": _webhook_disabled,
     **REMINDER_NOTICES,
 }

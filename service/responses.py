@@ -65,6 +65,29 @@ async def forward_proposal(
     await _queue(connection, case, message, now)
 
 
+async def hold_delegation(
+    connection: store.Connection, case: Case, answer: Answer, webhook_id: str, now: datetime
+) -> None:
+    """A substitute named in a mailed calendar reply: told to the coordinator, not invited (see
+    ``notifiers.notices.delegation_notice``). The same reply received twice tells them once."""
+    assert answer.delegate is not None
+    message = QueueMessage(
+        key=f"{case.case_id}/{answer.meeting_id}/{answer.participant_id}/delegation/{webhook_id}",
+        kind="notice",
+        channel="email",
+        meeting_id=answer.meeting_id,
+        participant_id=answer.participant_id,
+        recipient=case.coordinator.email,
+        payload={
+            "notice": "delegation",
+            "delegate_name": mask_identity_numbers(answer.delegate.name),
+            "delegate_email": answer.delegate.email,
+            "reply_to_sender": True,
+        },
+    )
+    await _queue(connection, case, message, now)
+
+
 async def forward_reply(
     connection: store.Connection,
     case: Case,
