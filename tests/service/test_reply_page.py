@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientResponse
 
 from tests import samples
 from tests.service.harness import Service, started
@@ -43,6 +44,20 @@ async def status_of(service: Service, participant_id: str) -> str:
     case = await (await service.case("blek-2026-0042")).json()
     statuses: dict[str, str] = {i["participant_id"]: i["status"] for i in case["meetings"][0]["invitations"]}
     return statuses[participant_id]
+
+
+def csrf_of(page: str) -> str | None:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    return match.group(1) if match else None
+
+
+async def post_answer(service: Service, token: str, form: dict[str, str]) -> ClientResponse:
+    """Post the form as a browser does: with the CSRF token of the page it was shown on."""
+    page = await (await service.client.get(f"/rsvp/{token}")).text()
+    csrf = csrf_of(page)
+    return await service.client.post(
+        f"/rsvp/{token}", data={**form, **({"csrf_token": csrf} if csrf else {})}
+    )
 
 
 async def events(service: Service) -> int:
@@ -86,11 +101,11 @@ async def test_looking_at_the_page_changes_nothing(service: Service, token: str)
 
 
 async def test_accepting_and_then_declining(service: Service, token: str) -> None:
-    accepted = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+    accepted = await post_answer(service, token, {"token": token, "svar": "ja"})
     assert accepted.status == 200 and "Tack för ditt svar" in await accepted.text()
     await service.settle()
     assert await status_of(service, "p-guardian") == "accepted"
-    declined = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "nej"})
+    declined = await post_answer(service, token, {"token": token, "svar": "nej"})
     assert declined.status == 200
     await service.settle()
     assert await status_of(service, "p-guardian") == "declined"
@@ -101,7 +116,7 @@ async def test_accepting_and_then_declining(service: Service, token: str) -> Non
 async def test_a_double_submit_is_one_answer(service: Service, token: str) -> None:
     before = await events(service)
     for _ in range(2):
-        await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+        await post_answer(service, token, {"token": token, "svar": "ja"})
     await service.settle()
     assert await events(service) == before + 1
 
@@ -116,7 +131,7 @@ async def test_naming_a_substitute_invites_them(
         "epost": "siv.ersattare@example.org",
         "organisation": "Testkommun",
     }
-    response = await service.client.post(f"/rsvp/{token}", data=form)
+    response = await post_answer(service, token, form)
     assert response.status == 200 and "Ersättaren får en egen kallelse" in await response.text()
     await service.settle()
     assert await status_of(service, "p-guardian") == "delegated"
@@ -143,7 +158,7 @@ async def test_bad_input_is_explained_and_nothing_is_stored(
     service: Service, token: str, form: dict[str, str], message: str
 ) -> None:
     before = await events(service)
-    response = await service.client.post(f"/rsvp/{token}", data={"token": token, **form})
+    response = await post_answer(service, token, {"token": token, **form})
     page = await response.text()
     assert response.status == 400
     assert 'role="alert"' in page and message in page
@@ -157,7 +172,7 @@ async def test_a_form_with_another_token_is_refused(
 ) -> None:
     other = reply_token(sink[0].to("sam@example.se")[0])
     before = await events(service)
-    response = await service.client.post(f"/rsvp/{token}", data={"token": other, "svar": "nej"})
+    response = await post_answer(service, token, {"token": other, "svar": "nej"})
     assert response.status == 403
     assert await events(service) == before
 
@@ -176,7 +191,7 @@ async def test_the_link_expires_when_the_meeting_has_ended(service: Service, tok
     response = await service.client.get(f"/rsvp/{token}")
     assert response.status == 410 and "gäller inte längre" in await response.text()
     before = await events(service)
-    assert (await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})).status == 410
+    assert (await post_answer(service, token, {"token": token, "svar": "ja"})).status == 410
     assert await events(service) == before
 
 
@@ -197,7 +212,7 @@ async def test_the_token_never_reaches_the_log(
 ) -> None:
     with caplog.at_level(logging.INFO):
         await service.client.get(f"/rsvp/{token}")
-        await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+        await post_answer(service, token, {"token": token, "svar": "ja"})
     assert any(getattr(record, "path", None) == "/rsvp/…" for record in caplog.records)
     assert all(token not in str(record.__dict__) for record in caplog.records)
 
@@ -209,7 +224,7 @@ async def test_the_same_answer_given_again_after_it_was_applied_is_one_event(
     already changed the invitation (a second click on the link in the e-mail a day later)."""
     before = await events(service)
     for _ in range(2):
-        answered = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja"})
+        answered = await post_answer(service, token, {"token": token, "svar": "ja"})
         assert answered.status == 200
         await service.settle()
     assert await events(service) == before + 1
@@ -223,9 +238,7 @@ async def test_a_decline_s_reason_reaches_the_coordinator(service: Service, toke
     page = await (await service.client.get(f"/rsvp/{token}?svar=nej")).text()
     assert '<label for="anledning">' in page and '<textarea id="anledning" name="anledning"' in page
     reason = "Jag är på kurs den veckan.\nRing mig gärna om en ny tid."
-    declined = await service.client.post(
-        f"/rsvp/{token}", data={"token": token, "svar": "nej", "anledning": reason}
-    )
+    declined = await post_answer(service, token, {"token": token, "svar": "nej", "anledning": reason})
     assert declined.status == 200
     await service.settle()
     case = await (await service.case("blek-2026-0042")).json()
@@ -233,7 +246,7 @@ async def test_a_decline_s_reason_reaches_the_coordinator(service: Service, toke
     assert (entry["status"], entry["comment"]) == ("declined", reason)
     # The reason is part of the answer: a changed reason is a new answer, the same one again is not.
     before = await events(service)
-    await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "nej", "anledning": reason})
+    await post_answer(service, token, {"token": token, "svar": "nej", "anledning": reason})
     await service.settle()
     assert await events(service) == before
 
@@ -243,9 +256,10 @@ async def test_a_reason_holding_a_personnummer_is_refused_without_echoing_it(
 ) -> None:
     """CONTRACT v1.1, free text: a personnummer in a comment is refused, naming the field, never echoed."""
     before = await events(service)
-    response = await service.client.post(
-        f"/rsvp/{token}",
-        data={"token": token, "svar": "nej", "anledning": f"Gäller {samples.TEST_PERSONNUMMER}"},
+    response = await post_answer(
+        service,
+        token,
+        {"token": token, "svar": "nej", "anledning": f"Gäller {samples.TEST_PERSONNUMMER}"},
     )
     page = await response.text()
     assert response.status == 400 and 'href="#anledning"' in page
