@@ -61,13 +61,16 @@ PARTICIPANTS = [
 
 
 @asynccontextmanager
-async def replying_service(database_url: str, tmp_path: Path, smtp_port: int) -> AsyncIterator[Service]:
+async def replying_service(
+    database_url: str, tmp_path: Path, smtp_port: int, **overrides: str
+) -> AsyncIterator[Service]:
     """The service with its inbound receiver on, and one meeting to which every participant is invited."""
     settings = mailing_settings(
         database_url,
         tmp_path,
         smtp_port,
         SIPVAKT_INBOUND_SMTP_PORT=str(free_port()),
+        **overrides,
     )
     async with started(settings) as running_service:
         await running_service.push(samples.case_opened())
