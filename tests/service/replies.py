@@ -112,6 +112,27 @@ async def invited_address(service: Service, ics: bytes) -> tuple[str, str]:
     raise AssertionError("the reply names nobody invited")
 
 
+async def attendee_mail(
+    service: Service,
+    ics: bytes,
+    *,
+    method: str | None = "REPLY",
+    content_type: str = "text/calendar",
+    sender: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[bytes, str]:
+    """A client's reply as its attendee sends it: under the UID of that attendee's invitation, from the
+    attendee's address (or `sender`). Returns the message and the sender for the envelope."""
+    participant_id, address = await invited_address(service, ics)
+    uid = await uid_of(service, participant_id)
+    raw = calendar_mail(
+        fixture_reply(ics, uid), method=method, content_type=content_type, sender=sender or address
+    )
+    for name, value in (headers or {}).items():
+        raw = f"{name}: {value}\r\n".encode() + raw
+    return raw, sender or address
+
+
 async def calendar_reply(
     service: Service,
     ics: bytes,
@@ -121,16 +142,12 @@ async def calendar_reply(
     sender: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> str:
-    """Send a client's reply as its attendee would: under the UID of that attendee's invitation, from the
-    attendee's address (or `sender`), in From and in the envelope. Returns the receiver's 250 answer."""
-    participant_id, address = await invited_address(service, ics)
-    uid = await uid_of(service, participant_id)
-    raw = calendar_mail(
-        fixture_reply(ics, uid), method=method, content_type=content_type, sender=sender or address
+    """Send a client's reply as its attendee would (see `attendee_mail`), in From and in the envelope.
+    Returns the receiver's 250 answer."""
+    raw, envelope_sender = await attendee_mail(
+        service, ics, method=method, content_type=content_type, sender=sender, headers=headers
     )
-    for name, value in (headers or {}).items():
-        raw = f"{name}: {value}\r\n".encode() + raw
-    return await send_reply(service, raw, sender=sender or address)
+    return await send_reply(service, raw, sender=envelope_sender)
 
 
 async def statuses(service: Service) -> dict[str, str]:
