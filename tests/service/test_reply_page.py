@@ -266,3 +266,95 @@ async def test_a_reason_holding_a_personnummer_is_refused_without_echoing_it(
     assert samples.TEST_PERSONNUMMER not in page and "1212" not in page
     await service.settle()
     assert await events(service) == before
+
+
+async def test_no_get_changes_anything_whatever_its_query(service: Service, token: str) -> None:
+    """Mail scanners and link previews fetch every link, with every query the message has, and more."""
+    before = await events(service)
+    queries = [
+        "",
+        "?svar=ja",
+        "?svar=nej",
+        "?svar=ersattare",
+        "?svar=ja&token=" + token,
+        "?svar=nej&anledning=x",
+        "?svar=ersattare&namn=A&epost=a%40example.org",
+    ]
+    for query in queries:
+        for method in ("GET", "HEAD"):
+            response = await service.client.request(method, f"/rsvp/{token}{query}")
+            assert response.status == 200
+    await service.settle()
+    assert await events(service) == before
+    assert await status_of(service, "p-guardian") == "sent"
+
+
+async def test_a_post_without_the_page_s_csrf_token_is_refused(
+    service: Service, sink: tuple[MailSink, int], token: str
+) -> None:
+    other = reply_token(sink[0].to("sam@example.se")[0])
+    other_page = await (await service.client.get(f"/rsvp/{other}")).text()
+    stale = "1700000000." + "A" * 43
+    before = await events(service)
+    for extra in ({}, {"csrf_token": ""}, {"csrf_token": csrf_of(other_page) or ""}, {"csrf_token": stale}):
+        response = await service.client.post(f"/rsvp/{token}", data={"token": token, "svar": "ja", **extra})
+        assert response.status == 403
+    await service.settle()
+    assert await events(service) == before
+
+
+async def test_a_form_shown_more_than_a_day_ago_is_refused(service: Service, token: str) -> None:
+    page = await (await service.client.get(f"/rsvp/{token}")).text()
+    csrf = csrf_of(page)
+    assert csrf is not None
+    moved = await service.client.post("/v1/test-clock", json={"now": "2026-11-26T09:00:00+01:00"})
+    assert moved.status == 200
+    response = await service.client.post(
+        f"/rsvp/{token}", data={"token": token, "svar": "ja", "csrf_token": csrf}
+    )
+    assert response.status == 403
+    assert (await post_answer(service, token, {"token": token, "svar": "ja"})).status == 200
+
+
+async def test_the_page_s_headers_keep_it_private_and_unframed(service: Service, token: str) -> None:
+    for response in (
+        await service.client.get(f"/rsvp/{token}"),
+        await service.client.get("/rsvp/" + "a" * 20),
+        await post_answer(service, token, {"token": token, "svar": "ja"}),
+    ):
+        headers = response.headers
+        assert headers["Cache-Control"] == "no-store"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        policy = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+        assert "script-src" not in policy and "'unsafe-inline'" not in policy.split("style-src")[0]
+
+
+async def test_the_online_meeting_address_is_a_link(
+    database_url: str, tmp_path: Path, sink: tuple[MailSink, int]
+) -> None:
+    settings = mailing_settings(
+        database_url, tmp_path, sink[1], SIPVAKT_PUBLIC_URL="https://sipvakt.example.se"
+    )
+    async with started(settings) as service:
+        await service.push(samples.case_opened())
+        await service.push(samples.consent_given())
+        await service.push(samples.meeting_scheduled(online_url="https://mote.example.se/sip/42"))
+        await service.settle()
+        token = reply_token(sink[0].to(GUARDIAN)[0])
+        page = await (await service.client.get(f"/rsvp/{token}")).text()
+        assert '<a href="https://mote.example.se/sip/42" rel="noopener noreferrer">' in page
+
+
+async def test_a_cancelled_meeting_s_page_names_the_coordinator_to_contact(
+    service: Service, token: str
+) -> None:
+    await service.push(samples.event("meeting.cancelled", meeting_id="m1"))
+    await service.settle()
+    response = await service.client.get(f"/rsvp/{token}")
+    page = await response.text()
+    assert response.status == 410
+    assert "Mötet är inställt" in page
+    coordinator = samples.case_opened()["data"]["coordinator"]
+    assert coordinator["name"] in page and f'href="mailto:{coordinator["email"]}"' in page
+    assert "Åsa" not in page
