@@ -88,7 +88,12 @@ def forwarded_reply_notice(
 
 
 def delegation_notice(
-    case: Case, meeting: Meeting, participant: ParticipantInfo, delegate_name: str, delegate_email: str
+    case: Case,
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    delegate_name: str,
+    delegate_email: str,
+    comment: str | None = None,
 ) -> NoticeMessage:
     """A substitute named in a calendar reply, held for the coordinator: a mailed calendar answer can be
     forged, so the substitute gets nothing until someone who can vouch for them confirms."""
@@ -100,12 +105,33 @@ def delegation_notice(
             f"{who(participant)} har i sitt kalendersvar till SIP-mötet "
             f"{format_span(meeting.starts_at, meeting.ends_at, words)} angett en ersättare: "
             f"{delegate_name}, {delegate_email}.",
+            *((f"Kommentar: {comment}",) if comment else ()),
             "sipvakt har inte kallat ersättaren och inte ändrat något i ärendet: ett kalendersvar via "
             "e-post kan vara förfalskat, och kallelsen skulle ge ersättaren mötets uppgifter och en "
             "svarslänk.",
             "Stämmer det, kan deltagaren ange ersättaren med svarslänken i sin kallelse, eller så "
             "registrerar du ersättaren i ärendesystemet: då får ersättaren en egen kallelse. Svara på det "
             "här meddelandet för att fråga deltagaren.",
+        ),
+    )
+
+
+def other_sender_notice(
+    case: Case, meeting: Meeting, participant: ParticipantInfo, answer: str, sender: str
+) -> NoticeMessage:
+    """A calendar answer under a participant's own UID that another address sent (a forwarded invitation,
+    an alias): not recorded, since only the one invited answers for themselves; the coordinator is told."""
+    words = date_words("sv")
+    return NoticeMessage(
+        case_reference=case.case_id,
+        headline="Kalendersvar från en annan adress",
+        paragraphs=(
+            f"Ett kalendersvar ({ANSWER_NAMES.get(answer, answer)}) på kallelsen till {who(participant)} för "
+            f"SIP-mötet {format_span(meeting.starts_at, meeting.ends_at, words)} kom från en annan "
+            f"e-postadress än den kallelsen skickades till: {sender}.",
+            "sipvakt har inte registrerat svaret: bara den som är kallad kan svara för sig själv.",
+            "Stämmer svaret, kan deltagaren svara med svarslänken i sin kallelse, eller så registrerar du "
+            "svaret i ärendesystemet. Svara på det här meddelandet för att fråga deltagaren.",
         ),
     )
 
@@ -161,6 +187,18 @@ def _delegation(subject: NoticeSubject) -> NoticeMessage:
         participant,
         str(subject.payload.get("delegate_name", "")),
         str(subject.payload.get("delegate_email", "")),
+        subject.payload.get("comment"),
+    )
+
+
+def _other_sender(subject: NoticeSubject) -> NoticeMessage:
+    case, meeting, participant = subject.require_meeting()
+    return other_sender_notice(
+        case,
+        meeting,
+        participant,
+        str(subject.payload.get("answer", "")),
+        str(subject.payload.get("sender", "")),
     )
 
 
@@ -195,6 +233,7 @@ NOTICES: dict[str, NoticeBuilder] = {
     "undeliverable": _undeliverable,
     "forwarded_reply": _forwarded_reply,
     "delegation": _delegation,
+    "other_sender": _other_sender,
     "webhook_disabled": _webhook_disabled,
     **REMINDER_NOTICES,
 }

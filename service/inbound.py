@@ -52,6 +52,7 @@ from service.responses import (
     hold_delegation,
     record_answer,
     resend_request,
+    tell_other_sender,
 )
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,13 @@ class ReplyReceiver:
         found = await self._meeting(reply.uid)
         if found is None:
             return Unmatched.UNKNOWN_UID.value
-        case, meeting, bound = found
+        case, meeting, bound, legacy = found
         message = message_from_bytes(raw, policy=policy.compat32)
-        replying = replying_attendee(meeting, reply, sender_addresses(message, envelope_sender), bound)
+        senders = sender_addresses(message, envelope_sender)
+        replying = replying_attendee(meeting, reply, senders, bound)
+        shown = next(iter(sorted(sender_addresses(message, None))), envelope_sender)
+        if replying is Unmatched.SENDER_MISMATCH and not legacy and shown:
+            await self._tell_other_sender(case, meeting, reply, bound, shown.lower())
         if isinstance(replying, Unmatched):
             return replying.value
         if not self._vouched(message, replying.address):
@@ -115,8 +120,9 @@ class ReplyReceiver:
             return answers.value
         return await self._record(case, replying.reply, answers)
 
-    async def _meeting(self, uid: str) -> tuple[Case, Meeting, frozenset[str]] | None:
-        """The meeting a UID was sent for, and the participants whose invitations carried it."""
+    async def _meeting(self, uid: str) -> tuple[Case, Meeting, frozenset[str], bool] | None:
+        """The meeting a UID was sent for, the participants whose invitations carried it, and whether it
+        is a legacy UID (made from the case and meeting ids, so known to more than the participant)."""
         async with self.pool.acquire() as connection:
             bound = await bound_invitations(connection, uid, self.sender.domain)
             if not bound:
@@ -124,7 +130,26 @@ class ReplyReceiver:
             case = await store.load_case(connection, bound[0].case_id)
         if case is None or bound[0].meeting_id not in case.meetings:
             return None
-        return case, case.meetings[bound[0].meeting_id], frozenset(item.participant_id for item in bound)
+        participant_ids = frozenset(item.participant_id for item in bound)
+        return case, case.meetings[bound[0].meeting_id], participant_ids, any(item.legacy for item in bound)
+
+    async def _tell_other_sender(
+        self, case: Case, meeting: Meeting, reply: ParsedCalendarMessage, bound: frozenset[str], sender: str
+    ) -> None:
+        """An answer under a participant's own random UID, from another address: whoever sent it had the
+        participant's invitation (forwarded, or an alias), so the coordinator hears of it; it is not
+        recorded."""
+        answers = calendar_answers(meeting, reply, bound)
+        if isinstance(answers, Unmatched):
+            return
+        answer = next((answer for answer in answers if answer.response is not None), None)
+        if answer is None:
+            return
+        now = await self.clock.now()
+        stamp = reply.dtstamp.isoformat() if reply.dtstamp else ""
+        digest = answer_key("other-sender", reply.uid, answer.participant_id, answer.response, sender, stamp)
+        async with self.pool.acquire() as connection, connection.transaction():
+            await tell_other_sender(connection, case, answer, sender, digest, now)
 
     async def _record(self, case: Case, reply: ParsedCalendarMessage, answers: list[Answer]) -> str:
         now = await self.clock.now()

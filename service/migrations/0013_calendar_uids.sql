@@ -24,3 +24,7 @@ where channel = 'email' and kind in ('request', 'update', 'cancel')
     and meeting_id is not null and participant_id is not null
     and (state in ('sent', 'sending') or attempts > 0)
 order by case_id, meeting_id, participant_id, created_at;
+
+-- An Exchange answer that names none of our messages is looked for among the invitations sent to its
+-- sender's address (service.inbound).
+create index outbox_email_recipient on outbox (lower(recipient)) where channel = 'email';

@@ -86,7 +86,7 @@ async def test_a_mailed_delegation_is_held_for_the_coordinator_until_the_integra
     [notice] = mails.to(ORGANIZER)
     text = notice.text()
     assert "Ersättare föreslagen" in text and "Fia.Ersattare@example.org".lower() in text.lower()
-    assert "inte kallat ersättaren" in text
+    assert "inte kallat ersättaren" in text and "Kommentar: Jag är bortrest" in text
     assert "filip.test@example.org" in str(notice.message["Reply-To"])
     assert "/rsvp/" not in text and notice.calendar_method() is None
     assert 'sipvakt_replies_total{channel="smtp",outcome="delegation_held"} 1.0' in await metrics(service)

@@ -119,14 +119,30 @@ async def test_one_reply_naming_seven_attendees_answers_only_for_its_sender(serv
     assert await responded_events(service) == 1
 
 
-async def test_a_reply_from_someone_else_than_the_attendee_counts_not(service: Service) -> None:
+async def test_a_reply_from_someone_else_than_the_attendee_counts_not(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    """Whoever sent it had Bo's calendar (forwarded, or an alias): not recorded, the coordinator told."""
     google = "bo.test@example.org"
     forged = reply_ics(await uid_of(service, "p-google"), [google])
-    await send_as(service, forged, "forger@example.net")
-    await send_as(service, forged, "also.forger@example.net")
+    await send_as(service, forged, "colleague@example.net")
+    await send_as(service, forged, "colleague@example.net")
     await service.settle()
     assert (await statuses(service))["p-google"] == "sent"
     assert counted("sender_mismatch", 2) in await metrics(service)
+    [notice] = sink[0].to(ORGANIZER)
+    text = notice.text()
+    assert "Kalendersvar från en annan adress" in text and "colleague@example.net" in text
+    assert "tackar nej" in text and "inte registrerat" in text
+
+
+async def test_a_reply_under_a_guessed_uid_from_someone_else_tells_nobody(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    before = len(sink[0].received)
+    await send_as(service, reply_ics(GUESSED_UID, ["bo.test@example.org"]), "forger@example.net")
+    await service.settle()
+    assert len(sink[0].received) == before
 
 
 async def test_a_forged_delegation_sends_the_forger_nothing(
