@@ -57,6 +57,7 @@ async def test_invitations_sent_before_keep_their_uid_and_replies_stay_bound_to_
     try:
         # The shape before 0013: no table; the calendars that left carried the derived UID.
         await pool.execute("drop table calendar_uids")
+        await pool.execute("drop index outbox_email_recipient")
         await pool.execute("delete from schema_migrations where version = 13")
         assert await migrate(pool) == [13]
         rows = await pool.fetch(
