@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 from notifiers.compose import Sender, meeting_email
 from notifiers.transport import SmtpTransport
 from scheduler.case import Case, ContactInfo, Invitation, Meeting, ParticipantInfo, PersonInfo
+from service.calendar_uids import new_uid
 from service.reply_tokens import Invitee, ReplyTokens
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -91,7 +92,16 @@ async def built_and_sent(
         key = f"{case.case_id}/m1/{participant.participant_id}/request/0"
         token = tokens.token(Invitee(case.case_id, "m1", participant.participant_id))
         message = meeting_email(
-            case, meeting, participant, "request", 0, key, SENDER, NOW, tokens.links(token)
+            case,
+            meeting,
+            participant,
+            "request",
+            0,
+            key,
+            SENDER,
+            NOW,
+            new_uid(SENDER.domain),
+            tokens.links(token),
         )
         await transport.send(SENDER.mail_from, participant.email, message, key)
         sent.append(message)

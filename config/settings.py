@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     mail_from: str = "sipvakt@localhost"
     reply_address: str | None = None
     inbound_smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    # The receiving mail server's authserv-id: when set, a calendar reply counts only when that server's
+    # Authentication-Results header vouches for the attendee's domain (see service.reply_auth).
+    inbound_authserv_id: str | None = Field(default=None, min_length=1, max_length=255)
+    # STARTTLS on the inbound receiver: both files (PEM), or neither.
+    inbound_tls_cert: Path | None = None
+    inbound_tls_key: Path | None = None
+    # Limits of the inbound receiver: a calendar reply is a few kilobytes, with a handful of parts, to one
+    # address; anything far beyond that is not a reply, and a host may not hold more connections than this.
+    # At most what service.inbound_mail reads of a message (MAX_MESSAGE_BYTES).
+    inbound_max_message_bytes: int = Field(default=2_000_000, ge=10_000, le=2_000_000)
+    inbound_max_mime_parts: int = Field(default=50, ge=2, le=10_000)
+    inbound_max_recipients: int = Field(default=10, ge=1, le=1000)
+    inbound_max_connections: int = Field(default=50, ge=1, le=10_000)
     public_url: AnyUrl | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     admin_token: str | None = Field(default=None, repr=False, min_length=16)
@@ -149,6 +162,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SIPVAKT_OIDC_ISSUER, SIPVAKT_OIDC_CLIENT_ID and SIPVAKT_OIDC_CLIENT_SECRET go together"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _inbound_tls_complete(self) -> Settings:
+        if (self.inbound_tls_cert is None) != (self.inbound_tls_key is None):
+            raise ValueError("SIPVAKT_INBOUND_TLS_CERT and SIPVAKT_INBOUND_TLS_KEY go together")
         return self
 
     @property

@@ -54,11 +54,6 @@ class Sender:
     message_key: bytes
 
 
-def meeting_uid(case: Case, meeting: Meeting, domain: str) -> str:
-    """One UID per meeting for its whole life: updates and the cancel reuse it."""
-    return f"{case.case_id}.{meeting.meeting_id}@{domain}"
-
-
 # 16 base32 characters: 80 bits, so that nobody can name one of our messages without having received it.
 MESSAGE_TAG_LENGTH = 16
 
@@ -79,13 +74,20 @@ def message_id(key: str, sender: Sender) -> str:
 
 
 def calendar_meeting(
-    case: Case, meeting: Meeting, participant: ParticipantInfo, sequence: int, sender: Sender, now: datetime
+    case: Case,
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    sequence: int,
+    sender: Sender,
+    now: datetime,
+    uid: str,
 ) -> CalendarMeeting:
-    """The meeting as this participant's calendar sees it: only this participant as attendee."""
+    """The meeting as this participant's calendar sees it: only this participant as attendee, under the
+    invitation's own UID (random and stored, see ``service.calendar_uids``), which every update reuses."""
     assert participant.email is not None
     texts = calendar_texts(meeting_message(case, meeting, "request", participant=participant))
     return CalendarMeeting(
-        uid=meeting_uid(case, meeting, sender.domain),
+        uid=uid,
         sequence=sequence,
         dtstamp=now,
         starts_at=meeting.starts_at,
@@ -140,11 +142,12 @@ def meeting_email(
     key: str,
     sender: Sender,
     now: datetime,
+    uid: str,
     reply_links: ReplyLinks | None = None,
 ) -> bytes:
     """One e-mail to one participant: text, HTML, the iTIP calendar for `kind` and the reply links."""
     assert participant.email is not None
-    calendar = calendar_meeting(case, meeting, participant, sequence, sender, now)
+    calendar = calendar_meeting(case, meeting, participant, sequence, sender, now, uid)
     method = CalendarMethod.CANCEL if kind == "cancel" else CalendarMethod.REQUEST
     ics = build_cancel(calendar) if kind == "cancel" else build_request(calendar)
     envelope = Envelope(

@@ -84,6 +84,54 @@ def forwarded_reply_notice(
     )
 
 
+def delegation_notice(
+    case: Case,
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    delegate_name: str,
+    delegate_email: str,
+    comment: str | None = None,
+) -> NoticeMessage:
+    """A substitute named in a calendar reply, held for the coordinator: a mailed calendar answer can be
+    forged, so the substitute gets nothing until someone who can vouch for them confirms."""
+    span = format_span(meeting.starts_at, meeting.ends_at, LANGUAGE)
+    delegate = f"{delegate_name}, {delegate_email}"
+    return NoticeMessage(
+        case_reference=case.case_id,
+        headline=text(LANGUAGE, "delegation.headline"),
+        paragraphs=(
+            text(LANGUAGE, "delegation.what", participant=who(participant), span=span, delegate=delegate),
+            *((text(LANGUAGE, "delegation.comment", comment=comment),) if comment else ()),
+            text(LANGUAGE, "delegation.held"),
+            text(LANGUAGE, "delegation.act"),
+        ),
+    )
+
+
+def other_sender_notice(
+    case: Case, meeting: Meeting, participant: ParticipantInfo, answer: str, sender: str
+) -> NoticeMessage:
+    """A calendar answer under a participant's own UID that another address sent (a forwarded invitation,
+    an alias): not recorded, since only the one invited answers for themselves; the coordinator is told."""
+    span = format_span(meeting.starts_at, meeting.ends_at, LANGUAGE)
+    return NoticeMessage(
+        case_reference=case.case_id,
+        headline=text(LANGUAGE, "other_sender.headline"),
+        paragraphs=(
+            text(
+                LANGUAGE,
+                "other_sender.what",
+                answer=answer_name(answer),
+                participant=who(participant),
+                span=span,
+                sender=sender,
+            ),
+            text(LANGUAGE, "other_sender.held"),
+            text(LANGUAGE, "other_sender.act"),
+        ),
+    )
+
+
 def undeliverable_notice(case: Case, meeting: Meeting, participant: ParticipantInfo) -> NoticeMessage:
     address = participant.email or text(LANGUAGE, "undeliverable.given_address")
     span = format_span(meeting.starts_at, meeting.ends_at, LANGUAGE)
@@ -126,6 +174,29 @@ def _forwarded_reply(subject: NoticeSubject) -> NoticeMessage:
     )
 
 
+def _delegation(subject: NoticeSubject) -> NoticeMessage:
+    case, meeting, participant = subject.require_meeting()
+    return delegation_notice(
+        case,
+        meeting,
+        participant,
+        str(subject.payload.get("delegate_name", "")),
+        str(subject.payload.get("delegate_email", "")),
+        subject.payload.get("comment"),
+    )
+
+
+def _other_sender(subject: NoticeSubject) -> NoticeMessage:
+    case, meeting, participant = subject.require_meeting()
+    return other_sender_notice(
+        case,
+        meeting,
+        participant,
+        str(subject.payload.get("answer", "")),
+        str(subject.payload.get("sender", "")),
+    )
+
+
 def _undeliverable(subject: NoticeSubject) -> NoticeMessage:
     return undeliverable_notice(*subject.require_meeting())
 
@@ -158,6 +229,8 @@ NOTICES: dict[str, NoticeBuilder] = {
     "proposal": _proposal,
     "undeliverable": _undeliverable,
     "forwarded_reply": _forwarded_reply,
+    "delegation": _delegation,
+    "other_sender": _other_sender,
     "webhook_disabled": _webhook_disabled,
     **REMINDER_NOTICES,
 }

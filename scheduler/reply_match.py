@@ -1,14 +1,16 @@
 """From a participant's reply, however it came, to the answers it gives for invitations of one meeting.
 
-Calendar replies are matched on the attendee's address, never on ORGANIZER or the mail's From header
-(those are often aliases). A reply can only answer for participants of the meeting it names; anything
-else is reported as unmatched, with a reason to log and count.
+A calendar reply answers for one attendee only: the one whose address is the mail's sender (its From or
+its envelope sender), and only for an invitation that the reply's UID was sent with. A reply listing other
+attendees answers nothing for them, whoever they are; ORGANIZER is never read. Anything a reply cannot
+answer is reported as unmatched, with a reason to log and count.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -53,20 +55,46 @@ class Unmatched(StrEnum):
     STALE_SEQUENCE = "stale_sequence"
     NOT_INVITED = "not_invited"
     NO_ANSWER = "no_answer"
+    # The reply names invited attendees, but none of them is the mail's sender.
+    SENDER_MISMATCH = "sender_mismatch"
 
 
-def uid_candidates(uid: str, domain: str) -> list[tuple[str, str]]:
-    """Every way to split a UID's local part into a case id and a meeting id."""
-    local, _, uid_domain = uid.rpartition("@")
-    if uid_domain.lower() != domain.lower():
-        return []
-    return [
-        (local[:i], local[i + 1 :]) for i, char in enumerate(local) if char == "." and 0 < i < len(local) - 1
-    ]
+@dataclass(frozen=True)
+class Replying:
+    """The one attendee a calendar reply answers for, and the invitations that answer may change."""
+
+    reply: ParsedCalendarMessage
+    address: str
+    participant_ids: frozenset[str]
 
 
-def calendar_answers(meeting: Meeting, reply: ParsedCalendarMessage) -> list[Answer] | Unmatched:
-    """The answers a calendar REPLY or COUNTER gives for this meeting's invitations."""
+def replying_attendee(
+    meeting: Meeting, reply: ParsedCalendarMessage, senders: Collection[str], bound: Collection[str]
+) -> Replying | Unmatched:
+    """The attendee of `reply` who sent it (an address among `senders`, lower case), narrowed to the
+    invitations in `bound` (those the reply's UID was sent with) that went to that address."""
+
+    def invited(address: str) -> frozenset[str]:
+        return frozenset(
+            participant_id
+            for participant_id in bound
+            if (participant := meeting.participants.get(participant_id)) is not None
+            and (participant.email or "").lower() == address
+        )
+
+    for attendee in reply.attendees:
+        if attendee.address in senders and (participant_ids := invited(attendee.address)):
+            return Replying(replace(reply, attendees=(attendee,)), attendee.address, participant_ids)
+    if any(invited(attendee.address) for attendee in reply.attendees):
+        return Unmatched.SENDER_MISMATCH
+    return Unmatched.NOT_INVITED
+
+
+def calendar_answers(
+    meeting: Meeting, reply: ParsedCalendarMessage, participant_ids: Collection[str] | None = None
+) -> list[Answer] | Unmatched:
+    """The answers a calendar REPLY or COUNTER gives for this meeting's invitations (for those of
+    `participant_ids` only, when given)."""
     if meeting.status != "scheduled":
         return Unmatched.MEETING_CLOSED
     # Outlook leaves SEQUENCE out: such a reply is taken as answering the current version.
@@ -74,7 +102,7 @@ def calendar_answers(meeting: Meeting, reply: ParsedCalendarMessage) -> list[Ans
         return Unmatched.STALE_SEQUENCE
     by_address: dict[str, list[str]] = {}
     for participant in meeting.participants.values():
-        if participant.email:
+        if participant.email and (participant_ids is None or participant.participant_id in participant_ids):
             by_address.setdefault(participant.email.lower(), []).append(participant.participant_id)
     names = {attendee.address: attendee.name for attendee in reply.attendees}
     answers: list[Answer] = []

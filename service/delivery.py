@@ -33,6 +33,7 @@ from scheduler.case import Case, Meeting
 from scheduler.clock import Clock
 from scheduler.undeliverable import INVITING_KINDS
 from service import store, tracing
+from service.calendar_uids import invitation_uid
 from service.database import Pool
 from service.database_watch import log_failure
 from service.liveness import Presence, owner_alive
@@ -269,6 +270,15 @@ class DeliveryWorker:
             await self._queue_letter(case, meeting, row, pdf, now)
             return meeting.sequence
         recipient = _wire(row["recipient"])
+        async with self.pool.acquire() as connection:
+            uid = await invitation_uid(
+                connection,
+                case.case_id,
+                meeting.meeting_id,
+                participant.participant_id,
+                self.sender.domain,
+                now,
+            )
         message = _written(
             lambda: meeting_email(
                 case,
@@ -279,6 +289,7 @@ class DeliveryWorker:
                 row["message_id"],
                 self.sender,
                 now,
+                uid,
                 reply_links,
             )
         )

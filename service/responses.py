@@ -65,6 +65,57 @@ async def forward_proposal(
     await _queue(connection, case, message, now)
 
 
+async def hold_delegation(
+    connection: store.Connection, case: Case, answer: Answer, webhook_id: str, now: datetime
+) -> None:
+    """A substitute named in a mailed calendar reply: told to the coordinator, not invited (see
+    ``notifiers.notices.delegation_notice``). The same reply received twice tells them once."""
+    assert answer.delegate is not None
+    message = QueueMessage(
+        key=f"{case.case_id}/{answer.meeting_id}/{answer.participant_id}/delegation/{webhook_id}",
+        kind="notice",
+        channel="email",
+        meeting_id=answer.meeting_id,
+        participant_id=answer.participant_id,
+        recipient=case.coordinator.email,
+        payload={
+            "notice": "delegation",
+            "delegate_name": mask_identity_numbers(answer.delegate.name),
+            "delegate_email": answer.delegate.email,
+            "comment": mask_identity_numbers(answer.comment[:COMMENT_CHARS]) if answer.comment else None,
+            "reply_to_sender": True,
+        },
+    )
+    await _queue(connection, case, message, now)
+
+
+async def tell_other_sender(
+    connection: store.Connection,
+    case: Case,
+    answer: Answer,
+    sender: str,
+    webhook_id: str,
+    now: datetime,
+) -> None:
+    """A calendar answer for a participant that another address sent: told to the coordinator, not
+    recorded (see ``notifiers.notices.other_sender_notice``)."""
+    message = QueueMessage(
+        key=f"{case.case_id}/{answer.meeting_id}/{answer.participant_id}/other-sender/{webhook_id}",
+        kind="notice",
+        channel="email",
+        meeting_id=answer.meeting_id,
+        participant_id=answer.participant_id,
+        recipient=case.coordinator.email,
+        payload={
+            "notice": "other_sender",
+            "answer": answer.response,
+            "sender": sender,
+            "reply_to_sender": True,
+        },
+    )
+    await _queue(connection, case, message, now)
+
+
 async def forward_reply(
     connection: store.Connection,
     case: Case,

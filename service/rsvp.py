@@ -1,8 +1,10 @@
 """The reply page `/rsvp/{token}`: GET shows the meeting and the answers, POST records one.
 
-GET never changes anything (mail scanners open links). The token in the path says which invitation is
-answered; the form repeats it, and a POST whose form token differs is refused, so another site cannot
-post an answer through a visitor's browser without knowing the token. No cookies are used.
+GET never changes anything, whatever its query says (mail scanners open every link, and link previews
+fetch them): the `svar` in the e-mail's links only preselects an answer, which a button press confirms.
+The token in the path says which invitation is answered; the form repeats it and carries a CSRF token
+(``service.rsvp_csrf``) made for this link when the page was rendered; a POST without it, or with
+another, is refused (403) and changes nothing. No cookies are used.
 """
 
 from __future__ import annotations
@@ -13,25 +15,26 @@ from aiohttp import web
 
 from calendars.clean_text import clean_line
 from notifiers.compose import meeting_message
-from notifiers.templates import meeting_texts
+from notifiers.templates import Contact, meeting_texts
 from scheduler.case import Case, Invitation, Meeting
 from scheduler.reply_match import Answer, answer_key
-from service import store
+from service import rsvp_csrf, store
 from service.context import Runtime, runtime
 from service.problems import Problem
 from service.rate_limits import RateLimited
 from service.reply_tokens import Invitee, find_invitee, normalize_token
 from service.responses import record_answer
 from service.rsvp_form import CHOICES, Choice, PageAnswer, read_answer, read_choice
-from service.rsvp_page import FOREIGN_FORM, GONE, NOT_FOUND, TOO_MANY, answer_page, receipt_page
+from service.rsvp_page import FOREIGN_FORM, NOT_FOUND, TOO_MANY, answer_page, gone_page, receipt_page
 
 _HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
+    # No script at all, inline or not; the page's own style only; never inside another site's frame.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
-    " frame-ancestors 'none'",
+    " frame-ancestors 'none'; base-uri 'none'",
 }
 
 
@@ -69,7 +72,9 @@ async def _find(rt: Runtime, request: web.Request, token: str) -> Found | web.Re
         return _html(NOT_FOUND, 404)
     now = await rt.clock.now()
     if case.status != "open" or meeting.status != "scheduled" or now >= meeting.ends_at:
-        return _html(GONE, 410)
+        coordinator = case.coordinator
+        contact = Contact(coordinator.name, coordinator.organisation, coordinator.email)
+        return _html(gone_page(contact, cancelled=meeting.status == "cancelled"), 410)
     return Found(invitee, case, meeting)
 
 
@@ -85,10 +90,12 @@ async def show(request: web.Request) -> web.Response:
     found = await _find(runtime(request), request, token)
     if isinstance(found, web.Response):
         return found
+    rt = runtime(request)
     invitation = found.meeting.invitations[found.invitee.participant_id]
     page = answer_page(
         action=f"/rsvp/{token}",
         token=token,
+        csrf=rsvp_csrf.form_token(rt.sender.message_key, token, await rt.clock.now()),
         details=_details(found),
         status=invitation.status,
         chosen=read_choice(request.query.get("svar")),
@@ -108,7 +115,10 @@ async def answer(request: web.Request) -> web.Response:
         # A multipart type without its boundary: nothing in it can be read as a form.
         raise Problem(400, "invalid-form", "the body is not a form that can be read") from None
     form = {key: value for key, value in posted.items() if isinstance(value, str)}
-    if normalize_token(form.get("token", "")) != token:
+    now = await rt.clock.now()
+    if normalize_token(form.get("token", "")) != token or not rsvp_csrf.valid(
+        rt.sender.message_key, token, form.get(rsvp_csrf.FIELD), now
+    ):
         rt.metrics.replies.labels("page", "foreign_form").inc()
         return _html(FOREIGN_FORM, 403)
     participant = found.meeting.participants[found.invitee.participant_id]
@@ -118,6 +128,7 @@ async def answer(request: web.Request) -> web.Response:
         page = answer_page(
             action=f"/rsvp/{token}",
             token=token,
+            csrf=rsvp_csrf.form_token(rt.sender.message_key, token, now),
             details=_details(found),
             status=None,
             chosen=read_choice(form.get("svar")),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from notifiers.templates import Contact
+from service.rsvp_csrf import FIELD as CSRF_FIELD
 from service.rsvp_form import Choice, FieldError
 
 _STYLE = (
@@ -57,8 +59,19 @@ def _document(title: str, body: str) -> str:
     )
 
 
+def _is_link(value: str) -> bool:
+    """A web address (the online meeting's, which the message checked is http or https): shown as a link."""
+    return value.startswith(("https://", "http://")) and not any(char.isspace() for char in value)
+
+
+def _value(value: str) -> str:
+    if _is_link(value):
+        return f'<a href="{_e(value)}" rel="noopener noreferrer">{_e(value)}</a>'
+    return _e(value)
+
+
 def _details(details: Sequence[tuple[str, str]]) -> str:
-    rows = "".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in details)
+    rows = "".join(f"<dt>{_e(name)}</dt><dd>{_value(value)}</dd>" for name, value in details)
     return f'<section aria-labelledby="motet">\n<h2 id="motet">Mötet</h2>\n<dl>{rows}</dl>\n</section>'
 
 
@@ -92,7 +105,9 @@ def _reason_field(values: Mapping[str, str], errors: dict[str, str]) -> str:
     )
 
 
-def _form(action: str, token: str, choice: Choice, values: Mapping[str, str], errors: dict[str, str]) -> str:
+def _form(
+    action: str, token: str, csrf: str, choice: Choice, values: Mapping[str, str], errors: dict[str, str]
+) -> str:
     heading_id = f"svar-{choice}"
     fields = ""
     if choice == "ersattare":
@@ -123,6 +138,7 @@ def _form(action: str, token: str, choice: Choice, values: Mapping[str, str], er
         f'<section aria-labelledby="{heading_id}">\n<h2 id="{heading_id}">{_e(_TITLES[choice])}</h2>\n'
         f'<form method="post" action="{_e(action)}">\n'
         f'<input type="hidden" name="token" value="{_e(token)}">\n'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">\n'
         f'<input type="hidden" name="svar" value="{choice}">\n{fields}\n'
         f'<button type="submit">{_e(_BUTTONS[choice])}</button>\n</form>\n</section>'
     )
@@ -132,6 +148,7 @@ def answer_page(
     *,
     action: str,
     token: str,
+    csrf: str,
     details: Sequence[tuple[str, str]],
     status: str | None,
     chosen: Choice | None,
@@ -158,7 +175,7 @@ def answer_page(
         order.remove(chosen)
         order.insert(0, chosen)
     error_fields = {error.field: error.message for error in errors}
-    parts.extend(_form(action, token, choice, values or {}, error_fields) for choice in order)
+    parts.extend(_form(action, token, csrf, choice, values or {}, error_fields) for choice in order)
     return _document("Svara på kallelse", "\n".join(parts))
 
 
@@ -179,11 +196,26 @@ NOT_FOUND = message_page(
     "Länken hittades inte",
     "Kontrollera att du har fått med hela länken från kallelsen, eller hela svarskoden.",
 )
-GONE = message_page(
-    "Länken gäller inte längre",
-    "Mötet har redan ägt rum eller är inställt, så det går inte att svara längre. "
-    "Kontakta den som kallade dig om du har frågor.",
-)
+
+
+def gone_page(contact: Contact, *, cancelled: bool) -> str:
+    """The page of a meeting that takes no more answers, naming the coordinator to contact."""
+    title = "Mötet är inställt" if cancelled else "Länken gäller inte längre"
+    text = (
+        "Mötet är inställt, så det går inte att svara längre."
+        if cancelled
+        else "Mötet har redan ägt rum, så det går inte att svara längre."
+    )
+    organisation = f", {_e(contact.organisation)}" if contact.organisation else ""
+    email = _e(contact.email)
+    body = (
+        f"<h1>{_e(title)}</h1>\n<p>{_e(text)}</p>\n"
+        f"<p>Har du frågor, kontakta samordnaren: {_e(contact.name)}{organisation}, "
+        f'<a href="mailto:{email}">{email}</a>.</p>'
+    )
+    return _document(title, body)
+
+
 TOO_MANY = message_page(
     "För många försök",
     "Det har kommit för många försök med okända länkar från din anslutning. "

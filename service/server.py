@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +31,8 @@ from service.database_watch import DatabaseWatch
 from service.delivery import DeliveryWorker
 from service.digest import digest_schedule, digest_timer_handlers
 from service.http_server import ApiRunner
-from service.inbound import ReplyReceiver, start_inbound_smtp
+from service.inbound import ReplyReceiver
+from service.inbound_smtp import InboundLimits, start_inbound_smtp, tls_context
 from service.metrics import Metrics
 from service.outcomes import DeliveryOutcomes
 from service.periodic import PeriodicJobs
@@ -205,8 +207,19 @@ async def running(
         await periodic.start()
         inbound = None
         if settings.inbound_smtp_port is not None:
-            receiver = ReplyReceiver(pool, clock, metrics, delivery.sender)
-            inbound = await start_inbound_smtp(settings.http_host, settings.inbound_smtp_port, receiver)
+            receiver = ReplyReceiver(pool, clock, metrics, delivery.sender, settings.inbound_authserv_id)
+            inbound = await start_inbound_smtp(
+                settings.http_host,
+                settings.inbound_smtp_port,
+                receiver,
+                InboundLimits(
+                    max_message_bytes=settings.inbound_max_message_bytes,
+                    max_mime_parts=settings.inbound_max_mime_parts,
+                    max_recipients=settings.inbound_max_recipients,
+                    max_connections=settings.inbound_max_connections,
+                ),
+                _inbound_tls(settings),
+            )
         try:
             yield runtime, processor
         finally:
@@ -217,6 +230,12 @@ async def running(
             await stop_workers(workers, shutdown.seconds_left(reserve=HAND_BACK_RESERVE_SECONDS))
             await asyncio.gather(watching, return_exceptions=True)
             await database.close()
+
+
+def _inbound_tls(settings: Settings) -> ssl.SSLContext | None:
+    if settings.inbound_tls_cert is None or settings.inbound_tls_key is None:
+        return None
+    return tls_context(settings.inbound_tls_cert, settings.inbound_tls_key)
 
 
 async def serve(settings: Settings) -> None:

@@ -19,8 +19,17 @@ import pytest
 from service.logs import JsonFormatter
 from tests import samples
 from tests.service.harness import Service
-from tests.service.mail import MAIL_FROM, MailSink, Received, calendar_mail, send_reply
-from tests.service.replies import ORGANIZER, fixture, metrics, replying_service, responded_events, statuses
+from tests.service.mail import MAIL_FROM, MailSink, Received, send_reply
+from tests.service.replies import (
+    ORGANIZER,
+    PARTICIPANTS,
+    calendar_reply,
+    fixture,
+    metrics,
+    replying_service,
+    responded_events,
+    statuses,
+)
 from tests.service.tnef import winmail_dat
 from tests.service.webhook_receiver import move_clock, receiving, subscribe
 
@@ -77,7 +86,7 @@ async def invitation_entry(service: Service, participant_id: str) -> dict[str, A
 async def test_an_attendee_given_as_urn_is_read_by_its_email_parameter(service: Service) -> None:
     """CalendarServer replies with ``ATTENDEE;EMAIL=…:urn:x-uid:…`` (ccs-caldavtester
     implicit/privateevents/7.ics; RFC 7986 6.2, the EMAIL parameter): the address is the parameter's."""
-    await send_reply(service, calendar_mail(fixture("calendarserver-urn-attendee.ics")))
+    await calendar_reply(service, fixture("calendarserver-urn-attendee.ics"))
     await service.settle()
     assert (await statuses(service))["p-urn"] == "accepted"
 
@@ -85,7 +94,7 @@ async def test_an_attendee_given_as_urn_is_read_by_its_email_parameter(service: 
 async def test_a_uid_written_twice_is_one_uid(service: Service) -> None:
     """sabre/vobject's testReplyRequestStatus writes ``UID:`` twice in one VEVENT, with REQUEST-STATUS:2.3;
     the same value twice names one event (RFC 5545 3.8.4.7 allows one UID; we read it leniently)."""
-    await send_reply(service, calendar_mail(fixture("duplicate-uid.ics")))
+    await calendar_reply(service, fixture("duplicate-uid.ics"))
     await service.settle()
     assert (await statuses(service))["p-twice"] == "accepted"
 
@@ -93,23 +102,24 @@ async def test_a_uid_written_twice_is_one_uid(service: Service) -> None:
 async def test_a_reply_folded_after_every_property_name_is_read(service: Service) -> None:
     """libical 0.21 (src/test/outgoing.ics) folds every line right after the name, ``Mailto:`` mixed case
     (RFC 5545 3.1: a fold may fall anywhere, even inside a name or parameter)."""
-    await send_reply(service, calendar_mail(fixture("every-line-folded.ics")))
+    await calendar_reply(service, fixture("every-line-folded.ics"))
     await service.settle()
     assert (await statuses(service))["p-folded"] == "accepted"
     assert (await invitation_entry(service, "p-folded"))["comment"] == "Jag kommer gärna."
 
 
-async def test_a_delegation_without_mailto_invites_the_substitute(
+async def test_a_delegation_without_mailto_is_read_and_held_for_the_coordinator(
     service: Service, sink: tuple[MailSink, int]
 ) -> None:
     """Kolab (pykolab test_007_invitationpolicy, itip_delegated) writes DELEGATED-TO and DELEGATED-FROM
     unquoted and without ``mailto:`` (RFC 5545 3.2.4 wants a quoted cal-address; clients differ)."""
     mails, _ = sink
-    await send_reply(service, calendar_mail(fixture("kolab-delegated-no-mailto.ics")))
+    await calendar_reply(service, fixture("kolab-delegated-no-mailto.ics"))
     await service.settle()
-    found = await statuses(service)
-    assert found["p-kolab"] == "delegated" and found["p-kolab.ersattare"] == "sent"
-    assert "Kalle Ers" in invitation_to(mails, "kalle.ersattare@example.org").message["To"]
+    assert "p-kolab.ersattare" not in await statuses(service)
+    [notice] = mails.to(COORDINATOR)
+    assert "kalle.ersattare@example.org" in notice.text().lower()
+    assert mails.to("kalle.ersattare@example.org") == []
 
 
 async def test_a_decline_s_reason_reaches_the_coordinator_in_the_case_the_webhook_and_the_digest(
@@ -121,7 +131,7 @@ async def test_a_decline_s_reason_reaches_the_coordinator_in_the_case_the_webhoo
     reason = "Nej, tyvärr. Jag har utvecklingssamtal hela eftermiddagen den dagen."
     async with receiving() as receiver:
         await subscribe(service, receiver.url, event_types=["case.updated"])
-        await send_reply(service, calendar_mail(fixture("exchange-declined-comment.ics")))
+        await calendar_reply(service, fixture("exchange-declined-comment.ics"))
         await service.settle()
         entry = await invitation_entry(service, "p-exchange")
         assert (entry["status"], entry["comment"]) == ("declined", reason)
@@ -148,7 +158,7 @@ async def test_a_counter_proposal_s_comment_reaches_the_organizer(
     """RFC 2446's COUNTER example (libical test-data/2446.ics, block 9): a new time and a COMMENT, the
     counterer without PARTSTAT (RFC 5546 3.2.7). The organizer's notice carries both."""
     mails, _ = sink
-    await send_reply(service, calendar_mail(fixture("counter-with-comment.ics"), method="COUNTER"))
+    await calendar_reply(service, fixture("counter-with-comment.ics"), method="COUNTER")
     await service.settle()
     [notice] = mails.to(ORGANIZER)
     text = notice.text()
@@ -164,7 +174,7 @@ async def test_refresh_is_answered_with_the_current_request_to_that_attendee_onl
     without Z)."""
     mails, _ = sink
     before = len(mails.received)
-    answer = await send_reply(service, calendar_mail(fixture("refresh.ics"), method="REFRESH"))
+    answer = await calendar_reply(service, fixture("refresh.ics"), method="REFRESH")
     await service.settle()
     assert answer.endswith("OK")
     new = mails.received[before:]
@@ -230,23 +240,57 @@ async def test_an_exchange_tnef_only_answer_is_recorded_for_the_invitation_it_an
     assert (entry["status"], entry["comment"]) == ("declined", "Jag är sjuk.")
 
 
-async def test_a_tnef_answer_that_names_no_message_of_ours_is_counted_and_logged(
+NOT_OURS = "<D9106566FE81E04EAB80F67CB5612D2F@EXCHANGE04.example.local>"
+TORE = "tore.test@example.org"
+
+
+async def test_a_tnef_answer_naming_no_message_of_ours_is_found_among_the_sender_s_open_invitations(
+    service: Service,
+) -> None:
+    """The open-xchange samples carry no In-Reply-To (TNEF2ICal mailSrc2, 'Accepted:'): the sender is
+    invited to one open meeting, so that is the invitation the answer is for."""
+    await send_reply(service, tnef_mail(NOT_OURS, "IPM.Schedule.Meeting.Resp.Pos"), sender=TORE)
+    await service.settle()
+    assert (await statuses(service))["p-tnef"] == "accepted"
+    assert counted("recorded", 1) in await metrics(service)
+
+
+async def test_a_tnef_answer_from_someone_not_invited_or_disagreeing_senders_is_counted_and_logged(
     service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The open-xchange samples carry no In-Reply-To (TNEF2ICal mailSrc2, 'Accepted:'): nothing can say
-    which invitation they answer. They are counted as ``tnef_unmatched`` and logged, never dropped unseen."""
-    raw = tnef_mail(
-        "<D9106566FE81E04EAB80F67CB5612D2F@EXCHANGE04.example.local>", "IPM.Schedule.Meeting.Resp.Pos"
+    stranger = tnef_mail(NOT_OURS, "IPM.Schedule.Meeting.Resp.Pos").replace(
+        TORE.encode(), b"ivar.test@example.org"
     )
     with caplog.at_level(logging.INFO):
-        await send_reply(service, raw, sender="tore.test@example.org")
+        await send_reply(service, stranger, sender="ivar.test@example.org")
+        # From names an invited participant, the envelope someone else: the From alone is a forger's.
+        await send_reply(
+            service, tnef_mail(NOT_OURS, "IPM.Schedule.Meeting.Resp.Pos"), sender="forger@example.net"
+        )
         await service.settle()
-    assert counted("tnef_unmatched", 1) in await metrics(service)
-    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "tnef_unmatched"]
-    assert record.levelno == logging.WARNING
-    line = json.loads(JsonFormatter().format(record))
+    assert counted("tnef_unmatched", 2) in await metrics(service)
+    assert (await statuses(service))["p-tnef"] == "sent"
+    records = [r for r in caplog.records if getattr(r, "outcome", None) == "tnef_unmatched"]
+    assert len(records) == 2 and all(record.levelno == logging.WARNING for record in records)
+    line = json.loads(JsonFormatter().format(records[0]))
     assert line["outcome"] == "tnef_unmatched" and "tnef_unmatched" in line["message"]
-    assert "tore.test" not in json.dumps(line)
+    assert "ivar.test" not in json.dumps(line) and "tore.test" not in json.dumps(line)
+
+
+async def test_a_tnef_answer_that_could_be_for_several_meetings_is_counted_and_not_applied(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    """Tore is invited to two open meetings; nothing in the mail says which one it answers. Neither is
+    changed nor forwarded; Tore still has the reply links of both invitations."""
+    tore = next(p for p in PARTICIPANTS if p["participant_id"] == "p-tnef")
+    await service.push(samples.meeting_scheduled(meeting_id="m2", participants=[tore]))
+    await service.settle()
+    before = len(sink[0].received)
+    await send_reply(service, tnef_mail(NOT_OURS, "IPM.Schedule.Meeting.Resp.Neg"), sender=TORE)
+    await service.settle()
+    assert counted("tnef_ambiguous", 1) in await metrics(service)
+    assert await responded_events(service) == 0
+    assert len(sink[0].received) == before
 
 
 async def test_an_outlook_tnef_mail_that_is_no_meeting_answer_is_forwarded(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,16 +11,28 @@ import pytest
 
 from tests import samples
 from tests.service.harness import Service
-from tests.service.mail import MailSink, calendar_mail, send_reply
+from tests.service.mail import MailSink, Received, calendar_mail, fixture_reply, reply_token, send_reply
 from tests.service.replies import (
     ORGANIZER,
-    UID,
+    calendar_reply,
     fixture,
     metrics,
     replying_service,
     responded_events,
     statuses,
+    uid_of,
 )
+
+
+def invitation_to(mails: MailSink, address: str) -> Received:
+    [mail] = [mail for mail in mails.to(address) if mail.calendar_method() == "REQUEST"]
+    return mail
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match is not None, "the form carries no CSRF token"
+    return match.group(1)
 
 
 @pytest.fixture
@@ -42,7 +55,7 @@ async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int])
 async def test_a_client_reply_answers_the_attendee_s_invitation(
     service: Service, name: str, method: str | None, content_type: str, participant_id: str, status: str
 ) -> None:
-    answer = await send_reply(service, calendar_mail(fixture(name), method=method, content_type=content_type))
+    answer = await calendar_reply(service, fixture(name), method=method, content_type=content_type)
     await service.settle()
     assert answer.endswith("OK")
     found = await statuses(service)
@@ -51,34 +64,66 @@ async def test_a_client_reply_answers_the_attendee_s_invitation(
 
 
 async def test_the_same_reply_twice_is_one_answer(service: Service) -> None:
-    raw = calendar_mail(fixture("outlook-accepted-no-organizer.ics"))
-    await send_reply(service, raw)
-    await send_reply(service, raw)
+    await calendar_reply(service, fixture("outlook-accepted-no-organizer.ics"))
+    await calendar_reply(service, fixture("outlook-accepted-no-organizer.ics"))
     await service.settle()
     assert await responded_events(service) == 1
     assert 'sipvakt_replies_total{channel="smtp",outcome="duplicate"} 1.0' in await metrics(service)
 
 
-async def test_delegation_invites_the_substitute_who_then_accepts(
+async def test_a_mailed_delegation_is_held_for_the_coordinator_until_the_integration_confirms(
     service: Service, sink: tuple[MailSink, int]
 ) -> None:
+    """A DELEGATED-TO in a mailed reply could be anyone's word: the substitute gets no invitation (no
+    meeting details, no reply link) until the integration sends the substitute; the coordinator is told."""
     mails, _ = sink
-    await send_reply(service, calendar_mail(fixture("delegated-by-delegator.ics")))
+    await calendar_reply(service, fixture("delegated-by-delegator.ics"))
     await service.settle()
     found = await statuses(service)
-    assert found["p-delegator"] == "delegated"
-    assert found["p-delegator.ersattare"] == "sent"
+    assert found["p-delegator"] == "sent"
+    assert "p-delegator.ersattare" not in found
+    assert mails.to("fia.ersattare@example.org") == []
+    [notice] = mails.to(ORGANIZER)
+    text = notice.text()
+    assert "Ersättare föreslagen" in text and "Fia.Ersattare@example.org".lower() in text.lower()
+    assert "inte kallat ersättaren" in text and "Kommentar: Jag är bortrest" in text
+    assert "filip.test@example.org" in str(notice.message["Reply-To"])
+    assert "/rsvp/" not in text and notice.calendar_method() is None
+    assert 'sipvakt_replies_total{channel="smtp",outcome="delegation_held"} 1.0' in await metrics(service)
+    # The client sends its reply again: the coordinator is told once.
+    await calendar_reply(service, fixture("delegated-by-delegator.ics"))
+    await service.settle()
+    assert len(mails.to(ORGANIZER)) == 1
+
+    delegate = {"name": "Fia Ersättare (test)", "email": "fia.ersattare@example.org"}
+    await service.push(samples.responded("p-delegator", "delegated", delegate=delegate))
+    await service.settle()
     [invitation] = mails.to("fia.ersattare@example.org")
     assert invitation.calendar_method() == "REQUEST"
-    assert "Fia Ers" in invitation.message["To"]
-
-    await send_reply(service, calendar_mail(fixture("delegate-accepts.ics")))
+    await calendar_reply(service, fixture("delegate-accepts.ics"))
     await service.settle()
-    assert (await statuses(service))["p-delegator.ersattare"] == "accepted"
-    # The delegator's client may send its reply again: the substitute is not invited twice.
-    await send_reply(
-        service, calendar_mail(fixture("delegated-by-delegator.ics").replace(b"T140000Z", b"T140500Z"))
+    found = await statuses(service)
+    assert found["p-delegator"] == "delegated" and found["p-delegator.ersattare"] == "accepted"
+
+
+async def test_a_delegation_through_the_reply_link_still_invites_at_once(
+    service: Service, sink: tuple[MailSink, int]
+) -> None:
+    """The reply link reached only the participant: what it says is theirs, so the substitute is invited."""
+    mails, _ = sink
+    token = reply_token(invitation_to(mails, "filip.test@example.org"))
+    form = await (await service.client.get(f"/rsvp/{token}?svar=ersattare")).text()
+    answer = await service.client.post(
+        f"/rsvp/{token}",
+        data={
+            "token": token,
+            "csrf_token": csrf_of(form),
+            "svar": "ersattare",
+            "namn": "Fia Ersättare (test)",
+            "epost": "fia.ersattare@example.org",
+        },
     )
+    assert answer.status == 200
     await service.settle()
     assert len(mails.to("fia.ersattare@example.org")) == 1
 
@@ -97,7 +142,7 @@ async def test_a_proposed_time_reaches_the_organizer(
     service: Service, sink: tuple[MailSink, int], name: str, method: str, participant_id: str
 ) -> None:
     mails, _ = sink
-    await send_reply(service, calendar_mail(fixture(name), method=method))
+    await calendar_reply(service, fixture(name), method=method)
     await service.settle()
     assert (await statuses(service))[participant_id] == "tentative"
     [notice] = mails.to(ORGANIZER)
@@ -112,7 +157,7 @@ async def test_the_google_proposal_names_its_time_in_stockholm_time(
     service: Service, sink: tuple[MailSink, int]
 ) -> None:
     mails, _ = sink
-    await send_reply(service, calendar_mail(fixture("google-counter.ics")))
+    await calendar_reply(service, fixture("google-counter.ics"))
     await service.settle()
     [notice] = mails.to(ORGANIZER)
     # DTSTART:20261215T080000Z is 09.00 in Stockholm in December.
@@ -120,17 +165,19 @@ async def test_the_google_proposal_names_its_time_in_stockholm_time(
 
 
 async def test_what_cannot_be_used_is_accepted_counted_and_not_stored(service: Service) -> None:
-    unknown_case = fixture("android-accepted.ics").replace(
-        UID.encode(), b"other-2026-1.m1@sipvakt.example.se"
+    david = "david.test@example.org"
+    android = fixture("android-accepted.ics")
+    unknown_case = fixture_reply(android, "other-2026-1.m1@sipvakt.example.se")
+    foreign_domain = fixture_reply(android, "blek-2026-0042.m1@example.net")
+    stranger = fixture_reply(android, await uid_of(service, "p-android")).replace(
+        b"DAVID.TEST@EXAMPLE.ORG", b"ivar.test@example.org"
     )
-    foreign_domain = fixture("android-accepted.ics").replace(UID.encode(), b"blek-2026-0042.m1@example.net")
-    stranger = fixture("android-accepted.ics").replace(b"DAVID.TEST@EXAMPLE.ORG", b"ivar.test@example.org")
     plain = b"From: alias@example.net\r\nTo: sipvakt@sipvakt.example.se\r\nSubject: Hej\r\n\r\nBara text.\r\n"
     answers = [
         await send_reply(service, calendar_mail(fixture("freebusy-reply.ics"))),
-        await send_reply(service, calendar_mail(unknown_case)),
-        await send_reply(service, calendar_mail(foreign_domain)),
-        await send_reply(service, calendar_mail(stranger)),
+        await send_reply(service, calendar_mail(unknown_case, sender=david), sender=david),
+        await send_reply(service, calendar_mail(foreign_domain, sender=david), sender=david),
+        await send_reply(service, calendar_mail(stranger, sender="ivar.test@example.org")),
         await send_reply(service, plain),
     ]
     await service.settle()
@@ -150,7 +197,7 @@ async def test_a_reply_to_an_earlier_version_of_the_meeting_is_stale(service: Se
         )
     await service.settle()
     # SEQUENCE:1 answers the first version; the meeting is at SEQUENCE 2 now.
-    answer = await send_reply(service, calendar_mail(fixture("blackberry-accepted-comment.ics")))
+    answer = await calendar_reply(service, fixture("blackberry-accepted-comment.ics"))
     await service.settle()
     assert answer.endswith("OK")
     assert (await statuses(service))["p-blackberry"] == "sent"
@@ -159,22 +206,20 @@ async def test_a_reply_to_an_earlier_version_of_the_meeting_is_stale(service: Se
 
 async def test_no_address_reaches_the_log(service: Service, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        await send_reply(
-            service, calendar_mail(fixture("android-accepted.ics")), sender="david.test@example.org"
-        )
+        await calendar_reply(service, fixture("android-accepted.ics"), sender="david.test@example.org")
         await service.settle()
     assert any(getattr(record, "outcome", None) == "recorded" for record in caplog.records)
     logged = " ".join(str(record.__dict__) for record in caplog.records).lower()
     assert "david.test@example.org" not in logged and "alias@example.net" not in logged
 
 
-async def test_delegation_to_several_invites_the_first_named(
+async def test_delegation_to_several_names_the_first_to_the_coordinator(
     service: Service, sink: tuple[MailSink, int]
 ) -> None:
     mails, _ = sink
-    await send_reply(service, calendar_mail(fixture("delegated-to-several.ics")))
+    await calendar_reply(service, fixture("delegated-to-several.ics"))
     await service.settle()
-    found = await statuses(service)
-    assert found["p-delegator"] == "delegated" and found["p-delegator.ersattare"] == "sent"
-    assert len(mails.to("fia.ersattare@example.org")) == 1
-    assert mails.to("gun.ersattare@example.org") == []
+    [notice] = mails.to(ORGANIZER)
+    assert "fia.ersattare@example.org" in notice.text().lower()
+    assert "gun.ersattare@example.org" not in notice.text().lower()
+    assert mails.to("fia.ersattare@example.org") == [] and mails.to("gun.ersattare@example.org") == []
