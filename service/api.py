@@ -13,6 +13,7 @@ from scheduler.case import Case
 from scheduler.events import LAST_YEAR, field_errors
 from service import access
 from service.access import Principal, Role
+from service.acknowledgements import acknowledgements_of
 from service.context import runtime
 from service.problems import DatabaseUnavailable, Problem
 from service.testclock import ClockMovedBack, ClockNotSettled, pass_time
@@ -49,11 +50,17 @@ async def get_case(request: web.Request) -> web.Response:
     )
     if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
         raise Problem(404, "not-found", "no case with this id")
-    stopped = await rt.pool.fetch(
-        "select key, attempts from timers where case_id = $1 and state = 'dead' order by key", case_id
-    )
+    async with rt.pool.acquire() as connection:
+        stopped = await connection.fetch(
+            "select key, attempts from timers where case_id = $1 and state = 'dead' order by key", case_id
+        )
+        acknowledged = await acknowledgements_of(connection, case_id)
     return web.json_response(
-        case_view(Case.model_validate(row["state"]), [(timer["key"], timer["attempts"]) for timer in stopped])
+        case_view(
+            Case.model_validate(row["state"]),
+            [(timer["key"], timer["attempts"]) for timer in stopped],
+            acknowledged,
+        )
     )
 
 
