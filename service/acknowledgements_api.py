@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from scheduler.events import FieldError
 from service.acknowledgements import Acknowledgement, NoteRefused, acknowledge, case_in_scope, checked_note
@@ -14,13 +16,19 @@ from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
 
 
-def acknowledgement_json(deviation_id: str, done: Acknowledgement) -> dict[str, Any]:
+class AcknowledgementView(BaseModel):
     """The answer: who acknowledged and when; the note stays in the service."""
-    return {
-        "deviation_id": deviation_id,
-        "acknowledged_at": done.acknowledged_at.isoformat(),
-        "acknowledged_by": done.acknowledged_by,
-    }
+
+    deviation_id: str
+    acknowledged_at: datetime
+    acknowledged_by: str
+
+
+def acknowledgement_json(deviation_id: str, done: Acknowledgement) -> dict[str, Any]:
+    view = AcknowledgementView(
+        deviation_id=deviation_id, acknowledged_at=done.acknowledged_at, acknowledged_by=done.acknowledged_by
+    )
+    return view.model_dump(mode="json")
 
 
 async def post_acknowledgement(request: web.Request) -> web.Response:
