@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Valid
 from scheduler.events import LAST_YEAR, field_errors
 from service import access
 from service.access import Principal, Role
+from service.acknowledgements import acknowledgements_of
 from service.audit.reading import open_case
 from service.context import runtime
 from service.problems import DatabaseUnavailable, Problem
@@ -50,10 +51,14 @@ async def get_case(request: web.Request) -> web.Response:
     opened = await open_case(rt.pool, principal, case_id, "api", await rt.clock.now())
     if opened is None:
         raise Problem(404, "not-found", "no case with this id")
-    stopped = await rt.pool.fetch(
-        "select key, attempts from timers where case_id = $1 and state = 'dead' order by key", case_id
+    async with rt.pool.acquire() as connection:
+        stopped = await connection.fetch(
+            "select key, attempts from timers where case_id = $1 and state = 'dead' order by key", case_id
+        )
+        acknowledged = await acknowledgements_of(connection, case_id)
+    return web.json_response(
+        case_view(opened.case, [(timer["key"], timer["attempts"]) for timer in stopped], acknowledged)
     )
-    return web.json_response(case_view(opened.case, [(timer["key"], timer["attempts"]) for timer in stopped]))
 
 
 async def get_event(request: web.Request) -> web.Response:

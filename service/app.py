@@ -12,7 +12,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from scheduler.identifiers import holds_identity_number
-from service import api, intake, letters_api, policies_api, reports, rsvp, webhook_subscriptions
+from service import (
+    acknowledgements_api,
+    api,
+    intake,
+    letters_api,
+    policies_api,
+    reports,
+    rsvp,
+    webhook_subscriptions,
+)
 from service.api_headers import api_headers
 from service.audit import api as audit_api
 from service.auth import users_api
@@ -127,6 +136,7 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/v1/health", api.health)
     app.router.add_get("/metrics", api.metrics)
     app.router.add_get("/v1/openapi.json", _openapi)
+    acknowledgements_api.add_routes(app)
     letters_api.add_routes(app)
     policies_api.add_routes(app)
     reports.add_routes(app)

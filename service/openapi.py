@@ -12,6 +12,7 @@ from config.reminder_policy import ReminderPolicy
 from scheduler.events import DATA_MODELS
 from service.audit.openapi import audit_paths, audit_schemas
 from service.auth.openapi_users import user_paths
+from service.openapi_acknowledgements import acknowledgement_paths
 from service.openapi_common import BEARER, json_response, problem_response, too_many
 from service.openapi_complete import complete, partial_schemas
 from service.openapi_letters import letter_and_reply_paths
@@ -198,6 +199,7 @@ def _document() -> dict[str, Any]:
                     },
                 },
             },
+            **acknowledgement_paths(),
             **letter_and_reply_paths(),
             **policy_paths(),
             **report_paths(),

@@ -58,6 +58,12 @@ class DeviationItem(BaseModel):
         description="true when the region's guideline names the situation a deviation (avvikelse); false"
         " for sipvakt's own escalations"
     )
+    acknowledged_at: datetime | None = Field(
+        default=None, description="when a coordinator acknowledged the deviation; null until then"
+    )
+    acknowledged_by: str | None = Field(
+        default=None, description="the token or user id (`usr_…`) that acknowledged it; null until then"
+    )
 
 
 class DeviationPage(BaseModel):
@@ -158,7 +164,7 @@ class YearTally:
 
 
 @dataclass
-class _Where:
+class Where:
     """A WHERE clause built condition by condition, numbering its parameters as it goes."""
 
     conditions: list[str] = field(default_factory=list)
@@ -241,7 +247,7 @@ async def list_deviations(request: web.Request) -> web.Response:
     limit, after = query.limit(DEFAULT_LIMIT, MAX_LIMIT), _after(query)
     query.raise_if_any()
 
-    where = _Where()
+    where = Where()
     # Region and integration are copied onto each deviation (indexed there); organisations are read from
     # the case, because a case gains organisations after a deviation is recorded and GET /v1/cases shows
     # the deviation to every one of them.
@@ -258,7 +264,7 @@ async def list_deviations(request: web.Request) -> web.Response:
         # One row more than asked for tells whether there is a next page.
         rows = await connection.fetch(
             "select d.deviation_id, d.case_id, d.region, d.kind, d.detected_at, d.meeting_id,"
-            " d.participant_id, d.action_id, d.rule, d.reportable"
+            " d.participant_id, d.action_id, d.rule, d.reportable, d.acknowledged_at, d.acknowledged_by"
             " from deviations d join cases c using (case_id)"
             f" where {where.sql()} order by d.detected_at, d.deviation_id limit ${len(where.args) + 1}",
             *where.args,
@@ -287,10 +293,10 @@ async def year_summary(request: web.Request) -> web.Response:
     assert region is not None and year is not None
 
     tally = YearTally(year)
-    cases = _Where()
+    cases = Where()
     cases.scope(principal)
     cases.add("c.region = {0}", region)
-    deviations = _Where()
+    deviations = Where()
     deviations.scope(principal)
     deviations.add("d.region = {0}", region)
     deviations.add(

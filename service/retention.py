@@ -105,6 +105,10 @@ async def erase_case(connection: Connection, case: Case, now: datetime, outbox_d
         case_id,
     )
     await connection.execute("update letters set pdf = ''::bytea where case_id = $1", case_id)
+    await connection.execute(
+        "update deviations set acknowledgement_note = '' where case_id = $1 and acknowledgement_note <> ''",
+        case_id,
+    )
     await connection.execute("delete from reply_tokens where case_id = $1", case_id)
     await connection.execute(
         "update timers set payload = '{}', last_error = null where case_id = $1", case_id

@@ -3,13 +3,16 @@ from the same classes, so the two cannot drift."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from scheduler.case import Case, Meeting
+from scheduler.case import Case, Deviation, Meeting
+
+if TYPE_CHECKING:
+    from service.acknowledgements import Acknowledgement
 
 
 class DeadlineView(BaseModel):
@@ -58,6 +61,12 @@ class DeviationView(BaseModel):
         description="true when the region's guideline names the situation a deviation (avvikelse); false "
         "for sipvakt's own escalations"
     )
+    acknowledged_at: datetime | None = Field(
+        default=None, description="when a coordinator acknowledged the deviation; null until then"
+    )
+    acknowledged_by: str | None = Field(
+        default=None, description="the token or user id (`usr_…`) that acknowledged it; null until then"
+    )
 
 
 class ReminderView(BaseModel):
@@ -91,9 +100,14 @@ class DeadlinesView(BaseModel):
     warnings: list[WarningView]
 
 
-def case_view(case: Case, stopped_timers: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+def case_view(
+    case: Case,
+    stopped_timers: Sequence[tuple[str, int]] = (),
+    acknowledgements: Mapping[str, Acknowledgement] | None = None,
+) -> dict[str, Any]:
     """The case as the API shows it; `stopped_timers` (key, attempts) are timers parked as dead, shown as
-    warnings because something the case waits for will not happen by itself."""
+    warnings because something the case waits for will not happen by itself; `acknowledgements` (by
+    deviation id) say which deviations a coordinator has acknowledged, and by whom (never the note)."""
     view = CaseView(
         case_id=case.case_id,
         region=case.region,
@@ -101,12 +115,20 @@ def case_view(case: Case, stopped_timers: Sequence[tuple[str, int]] = ()) -> dic
         urgent=case.urgent,
         deadlines=[DeadlineView.model_validate(d, from_attributes=True) for d in case.deadlines],
         meetings=[_meeting_view(meeting) for meeting in case.meetings.values()],
-        deviations=[DeviationView.model_validate(d, from_attributes=True) for d in case.deviations],
+        deviations=[_deviation_view(d, acknowledgements or {}) for d in case.deviations],
         reminders=[ReminderView.model_validate(r, from_attributes=True) for r in case.reminders],
         warnings=[WarningView.model_validate(w, from_attributes=True) for w in case.warnings]
         + [_stopped_timer_warning(key, attempts) for key, attempts in stopped_timers],
     )
     return view.model_dump(mode="json")
+
+
+def _deviation_view(deviation: Deviation, acknowledgements: Mapping[str, Acknowledgement]) -> DeviationView:
+    view = DeviationView.model_validate(deviation, from_attributes=True)
+    done = acknowledgements.get(deviation.deviation_id)
+    if done is not None:
+        view.acknowledged_at, view.acknowledged_by = done.acknowledged_at, done.acknowledged_by
+    return view
 
 
 def _stopped_timer_warning(key: str, attempts: int) -> WarningView:

@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from service.context import RUNTIME, Runtime
-from service.web import pages, security, sign_in
+from service.web import case_page, deviations_page, security, sign_in, todo
 from service.web.errors import html_errors
 
 STATIC = Path(__file__).with_name("static")
@@ -16,7 +16,9 @@ STATIC = Path(__file__).with_name("static")
 def build_web_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=[security.security_headers, html_errors, security.session_and_csrf])
     app[RUNTIME] = runtime
-    app.router.add_get("/", pages.home)
+    app.router.add_get("/", todo.todo_page)
+    case_page.add_routes(app)
+    deviations_page.add_routes(app)
     sign_in.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app

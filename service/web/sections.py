@@ -11,4 +11,8 @@ class Section:
     label: str
 
 
-SECTIONS = (Section("/app/", "Översikt"),)
+SECTIONS = (
+    Section("/app/", "Att göra"),
+    Section("/app/cases", "Ärende"),
+    Section("/app/deviations", "Avvikelser"),
+)

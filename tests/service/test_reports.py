@@ -215,6 +215,8 @@ async def test_deviations_and_the_yearly_summary_follow_the_events(service: Serv
         # Västra Götaland names systematic absence an avvikelse, not one absence: sipvakt's escalation.
         "rule": "default.escalation",
         "reportable": False,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
     }
     in_case = (await (await service.case("vg-1")).json())["deviations"]
     assert [deviation["deviation_id"] for deviation in in_case] == [no_show["deviation_id"]]
