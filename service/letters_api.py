@@ -17,7 +17,7 @@ from calendars.workdays import WorkingCalendar
 from scheduler.planning import DeadlinePlanner
 from service.access import EVERYTHING, Principal
 from service.api import authorize
-from service.context import runtime
+from service.context import Runtime, runtime
 from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.problems import Problem
 from service.query import QueryReader
@@ -55,14 +55,10 @@ _COLUMNS = "letter_id, case_id, meeting_id, participant_id, kind, state, created
 _IN_SCOPE = "($1::text[] is null or region = any($1)) and ($2::text[] is null or organisations && $2)"
 
 
-async def list_letters(request: web.Request) -> web.Response:
-    principal = await authorize(request, "coordinator")
-    query = QueryReader(request.query, ("state", "limit"))
-    state = query.choice("state", STATES, default="queued")
-    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
-    query.raise_if_any()
+async def letters_in_scope(rt: Runtime, principal: Principal, state: str, limit: int) -> list[asyncpg.Record]:
+    """The print queue (or the posted letters) of the cases the principal sees, oldest first."""
     regions, organisations = _scope(principal)
-    rows = await runtime(request).pool.fetch(
+    rows: list[asyncpg.Record] = await rt.pool.fetch(
         f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"
         " order by created_at, letter_id limit $4",
         regions,
@@ -70,23 +66,62 @@ async def list_letters(request: web.Request) -> web.Response:
         state,
         limit,
     )
+    return rows
+
+
+async def letter_pdf_bytes(rt: Runtime, principal: Principal, letter_id: str) -> bytes | None:
+    """The letter's PDF; None when the principal sees no such letter, empty once retention erased it."""
+    regions, organisations = _scope(principal)
+    pdf: bytes | None = await rt.pool.fetchval(
+        f"select pdf from letters where {_IN_SCOPE} and letter_id = $3", regions, organisations, letter_id
+    )
+    return pdf
+
+
+async def mark_posted(rt: Runtime, principal: Principal, letter_id: str) -> asyncpg.Record | None:
+    """Record that the letter was posted; posting it again changes nothing (idempotent). Posting an
+    invitation sends it: the case is brought up to date in the same transaction. None: no such letter."""
+    regions, organisations = _scope(principal)
+    now = await rt.clock.now()
+    async with rt.pool.acquire() as connection, connection.transaction():
+        row: asyncpg.Record | None = await connection.fetchrow(
+            f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
+            f" and letter_id = $3 returning {_COLUMNS}, sequence",
+            regions,
+            organisations,
+            letter_id,
+            now,
+        )
+        if row is None:
+            return None
+        if row["participant_id"] is not None and row["meeting_id"] is not None:
+            outcomes = DeliveryOutcomes(DeadlinePlanner(rt.rulebook, WorkingCalendar()))
+            letter = InvitationMessage(
+                row["case_id"], row["meeting_id"], row["participant_id"], row["kind"], row["sequence"]
+            )
+            await outcomes.delivered(connection, letter, row["sent_at"])
+    return row
+
+
+async def list_letters(request: web.Request) -> web.Response:
+    principal = await authorize(request, "coordinator")
+    query = QueryReader(request.query, ("state", "limit"))
+    state = query.choice("state", STATES, default="queued")
+    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    query.raise_if_any()
+    assert state is not None
+    rows = await letters_in_scope(runtime(request), principal, state, limit)
     return web.json_response({"letters": [_view(row) for row in rows]})
 
 
 async def letter_pdf(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator")
-    regions, organisations = _scope(principal)
-    pdf = await runtime(request).pool.fetchval(
-        f"select pdf from letters where {_IN_SCOPE} and letter_id = $3",
-        regions,
-        organisations,
-        request.match_info["letter_id"],
-    )
+    letter_id = request.match_info["letter_id"]
+    pdf = await letter_pdf_bytes(runtime(request), principal, letter_id)
     if pdf is None:
         raise Problem(404, "not-found", "no letter with this id")
     if not pdf:
         raise Problem(410, "erased", "the letter was erased when its case's retention ended")
-    letter_id = request.match_info["letter_id"]
     return web.Response(
         body=pdf,
         content_type="application/pdf",
@@ -95,29 +130,10 @@ async def letter_pdf(request: web.Request) -> web.Response:
 
 
 async def mark_sent(request: web.Request) -> web.Response:
-    """Record that the letter was posted; posting it again changes nothing (idempotent). Posting an
-    invitation sends it: the case is brought up to date in the same transaction."""
     principal = await authorize(request, "coordinator")
-    rt = runtime(request)
-    regions, organisations = _scope(principal)
-    now = await rt.clock.now()
-    async with rt.pool.acquire() as connection, connection.transaction():
-        row = await connection.fetchrow(
-            f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
-            f" and letter_id = $3 returning {_COLUMNS}, sequence",
-            regions,
-            organisations,
-            request.match_info["letter_id"],
-            now,
-        )
-        if row is None:
-            raise Problem(404, "not-found", "no letter with this id")
-        if row["participant_id"] is not None and row["meeting_id"] is not None:
-            outcomes = DeliveryOutcomes(DeadlinePlanner(rt.rulebook, WorkingCalendar()))
-            letter = InvitationMessage(
-                row["case_id"], row["meeting_id"], row["participant_id"], row["kind"], row["sequence"]
-            )
-            await outcomes.delivered(connection, letter, row["sent_at"])
+    row = await mark_posted(runtime(request), principal, request.match_info["letter_id"])
+    if row is None:
+        raise Problem(404, "not-found", "no letter with this id")
     return web.json_response(_view(row))
 
 

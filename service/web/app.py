@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from service.context import RUNTIME, Runtime
-from service.web import pages, security, sign_in
+from service.web import letters, pages, policy_pages, report, security, sign_in
 from service.web.errors import html_errors
 
 STATIC = Path(__file__).with_name("static")
@@ -18,6 +18,9 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/", pages.home)
     sign_in.add_routes(app)
+    report.add_routes(app)
+    policy_pages.add_routes(app)
+    letters.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app
 

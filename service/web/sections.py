@@ -11,4 +11,9 @@ class Section:
     label: str
 
 
-SECTIONS = (Section("/app/", "Översikt"),)
+SECTIONS = (
+    Section("/app/", "Översikt"),
+    Section("/app/report", "Årsrapport"),
+    Section("/app/reminder-policy", "Påminnelser"),
+    Section("/app/letters", "Brev"),
+)
