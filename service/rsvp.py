@@ -28,7 +28,7 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self';"
     " frame-ancestors 'none'",
 }
 
