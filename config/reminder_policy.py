@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -106,6 +106,9 @@ class PolicyError:
 
     location: str
     message: str
+    # pydantic's error type and its bounds (`ge`, `le`), for a reader that words the message itself.
+    code: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, str]:
         return {"location": self.location, "message": self.message}
@@ -181,7 +184,7 @@ def _json_value(value: object) -> str:
 def check_override(base: Mapping[str, Any], override: object) -> dict[str, Any]:
     """The override, if it is a JSON object that gives a valid policy on top of `base`; every error else."""
     if not isinstance(override, dict):
-        raise InvalidPolicy([PolicyError("", "a policy override is a JSON object")])
+        raise InvalidPolicy([PolicyError("", "a policy override is a JSON object", "dict_type")])
     try:
         validate_policy(deep_merge(base, override))
     except ValidationError as exc:
@@ -200,7 +203,8 @@ def policy_errors(exc: ValidationError, *, from_caller: bool = False) -> list[Po
         if from_caller and error["type"] == "extra_forbidden":
             loc, message = loc[:-1], "has a field that no policy has (its name is not repeated)"
         location = ".".join(str(part) for part in loc)
-        found.append(PolicyError(location, message))
+        context = {key: value for key, value in error.get("ctx", {}).items() if isinstance(value, int | str)}
+        found.append(PolicyError(location, message, error["type"], context))
     return found
 
 

@@ -17,8 +17,8 @@ from calendars.workdays import WorkingCalendar
 from scheduler.planning import DeadlinePlanner
 from service.access import EVERYTHING, Principal
 from service.api import authorize
-from service.audit.record import CaseRef, Entry, actor_of, record, record_cases
-from service.context import runtime
+from service.audit.record import CaseRef, Channel, Entry, actor_of, record, record_cases
+from service.context import Runtime, runtime
 from service.outcomes import DeliveryOutcomes, InvitationMessage
 from service.problems import Problem
 from service.query import QueryReader
@@ -56,16 +56,14 @@ _COLUMNS = "letter_id, case_id, meeting_id, participant_id, kind, state, created
 _IN_SCOPE = "($1::text[] is null or region = any($1)) and ($2::text[] is null or organisations && $2)"
 
 
-async def list_letters(request: web.Request) -> web.Response:
-    principal = await authorize(request, "coordinator")
-    query = QueryReader(request.query, ("state", "limit"))
-    state = query.choice("state", STATES, default="queued")
-    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
-    query.raise_if_any()
+async def letters_in_scope(
+    rt: Runtime, principal: Principal, state: str, limit: int, channel: Channel
+) -> list[asyncpg.Record]:
+    """The print queue (or the posted letters) of the cases the principal sees, oldest first. The queue
+    names cases and their meetings and participants: a read of each case listed, logged with it."""
     regions, organisations = _scope(principal)
-    rt = runtime(request)
     async with rt.pool.acquire() as connection, connection.transaction():
-        rows = await connection.fetch(
+        rows: list[asyncpg.Record] = await connection.fetch(
             f"select {_COLUMNS} from letters where {_IN_SCOPE} and state = $3"
             " order by created_at, letter_id limit $4",
             regions,
@@ -73,17 +71,23 @@ async def list_letters(request: web.Request) -> web.Response:
             state,
             limit,
         )
-        # The queue names cases and their meetings and participants: a read of each case listed.
         await record_cases(
-            connection, await rt.clock.now(), actor_of(principal), "read", "api", [r["case_id"] for r in rows]
+            connection,
+            await rt.clock.now(),
+            actor_of(principal),
+            "read",
+            channel,
+            [r["case_id"] for r in rows],
         )
-    return web.json_response({"letters": [_view(row) for row in rows]})
+    return rows
 
 
-async def letter_pdf(request: web.Request) -> web.Response:
-    principal = await authorize(request, "coordinator")
+async def letter_pdf_bytes(
+    rt: Runtime, principal: Principal, letter_id: str, channel: Channel
+) -> bytes | None:
+    """The letter's PDF; None when the principal sees no such letter, empty once retention erased it.
+    The letter is fetched to be printed: a print of its case, logged before the PDF leaves."""
     regions, organisations = _scope(principal)
-    rt = runtime(request)
     letter = await rt.pool.fetchrow(
         "select l.pdf, l.case_id, l.region, l.organisations, c.state -> 'person' ->> 'reference' as reference"
         " from letters l join cases c using (case_id)"
@@ -91,19 +95,62 @@ async def letter_pdf(request: web.Request) -> web.Response:
         " and l.letter_id = $3",
         regions,
         organisations,
-        request.match_info["letter_id"],
+        letter_id,
     )
     if letter is None:
+        return None
+    pdf: bytes = letter["pdf"] or b""
+    if pdf:
+        case = CaseRef(letter["case_id"], letter["reference"], letter["region"], letter["organisations"])
+        async with rt.pool.acquire() as connection:
+            await record(connection, Entry(await rt.clock.now(), actor_of(principal), "print", channel, case))
+    return pdf
+
+
+async def mark_posted(rt: Runtime, principal: Principal, letter_id: str) -> asyncpg.Record | None:
+    """Record that the letter was posted; posting it again changes nothing (idempotent). Posting an
+    invitation sends it: the case is brought up to date in the same transaction. None: no such letter."""
+    regions, organisations = _scope(principal)
+    now = await rt.clock.now()
+    async with rt.pool.acquire() as connection, connection.transaction():
+        row: asyncpg.Record | None = await connection.fetchrow(
+            f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
+            f" and letter_id = $3 returning {_COLUMNS}, sequence",
+            regions,
+            organisations,
+            letter_id,
+            now,
+        )
+        if row is None:
+            return None
+        if row["participant_id"] is not None and row["meeting_id"] is not None:
+            outcomes = DeliveryOutcomes(DeadlinePlanner(rt.rulebook, WorkingCalendar()))
+            letter = InvitationMessage(
+                row["case_id"], row["meeting_id"], row["participant_id"], row["kind"], row["sequence"]
+            )
+            await outcomes.delivered(connection, letter, row["sent_at"])
+    return row
+
+
+async def list_letters(request: web.Request) -> web.Response:
+    principal = await authorize(request, "coordinator")
+    query = QueryReader(request.query, ("state", "limit"))
+    state = query.choice("state", STATES, default="queued")
+    limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
+    query.raise_if_any()
+    assert state is not None
+    rows = await letters_in_scope(runtime(request), principal, state, limit, "api")
+    return web.json_response({"letters": [_view(row) for row in rows]})
+
+
+async def letter_pdf(request: web.Request) -> web.Response:
+    principal = await authorize(request, "coordinator")
+    letter_id = request.match_info["letter_id"]
+    pdf = await letter_pdf_bytes(runtime(request), principal, letter_id, "api")
+    if pdf is None:
         raise Problem(404, "not-found", "no letter with this id")
-    pdf = letter["pdf"]
     if not pdf:
         raise Problem(410, "erased", "the letter was erased when its case's retention ended")
-    # The letter is fetched to be printed: a print of its case, written before the PDF leaves.
-    case = CaseRef(letter["case_id"], letter["reference"], letter["region"], letter["organisations"])
-    entry = Entry(await rt.clock.now(), actor_of(principal), "print", "api", case)
-    async with rt.pool.acquire() as connection:
-        await record(connection, entry)
-    letter_id = request.match_info["letter_id"]
     return web.Response(
         body=pdf,
         content_type="application/pdf",
@@ -112,29 +159,10 @@ async def letter_pdf(request: web.Request) -> web.Response:
 
 
 async def mark_sent(request: web.Request) -> web.Response:
-    """Record that the letter was posted; posting it again changes nothing (idempotent). Posting an
-    invitation sends it: the case is brought up to date in the same transaction."""
     principal = await authorize(request, "coordinator")
-    rt = runtime(request)
-    regions, organisations = _scope(principal)
-    now = await rt.clock.now()
-    async with rt.pool.acquire() as connection, connection.transaction():
-        row = await connection.fetchrow(
-            f"update letters set state = 'sent', sent_at = coalesce(sent_at, $4) where {_IN_SCOPE}"
-            f" and letter_id = $3 returning {_COLUMNS}, sequence",
-            regions,
-            organisations,
-            request.match_info["letter_id"],
-            now,
-        )
-        if row is None:
-            raise Problem(404, "not-found", "no letter with this id")
-        if row["participant_id"] is not None and row["meeting_id"] is not None:
-            outcomes = DeliveryOutcomes(DeadlinePlanner(rt.rulebook, WorkingCalendar()))
-            letter = InvitationMessage(
-                row["case_id"], row["meeting_id"], row["participant_id"], row["kind"], row["sequence"]
-            )
-            await outcomes.delivered(connection, letter, row["sent_at"])
+    row = await mark_posted(runtime(request), principal, request.match_info["letter_id"])
+    if row is None:
+        raise Problem(404, "not-found", "no letter with this id")
     return web.json_response(_view(row))
 
 

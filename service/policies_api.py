@@ -9,8 +9,9 @@ under the new policy in the timer worker, under the case's lock, like any other 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
@@ -26,7 +27,7 @@ from scheduler.events import FieldError
 from service import policies
 from service.access import EVERYTHING, Principal
 from service.api import authorize
-from service.audit.record import CASE_COLUMNS, CaseRef, Entry, actor_of, case_ref, record, record_cases
+from service.audit.record import Channel, actor_of, record_cases
 from service.context import Runtime, runtime
 from service.json_input import JsonInputError, parse_json
 from service.problems import Problem, invalid_fields
@@ -43,25 +44,94 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/v1/cases/{case_id}/reminder-policy", put_case_policy)
 
 
+def region_in_scope(rt: Runtime, principal: Principal, region: str) -> bool:
+    """Whether the region has a policy this principal may see. Only a region a case can name: `default` is
+    the file the regions inherit from, and an override stored under its name would apply to no case."""
+    if region not in rt.rulebook.names():
+        return False
+    return principal.role == "admin" or EVERYTHING in principal.regions or region in principal.regions
+
+
+async def case_region(rt: Runtime, principal: Principal, case_id: str) -> str | None:
+    """The region of a case the principal sees; None for one it does not (as if there were none)."""
+    row = await rt.pool.fetchrow(
+        "select region, organisations, integration_id from cases where case_id = $1", case_id
+    )
+    if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
+        return None
+    region: str = row["region"]
+    return region
+
+
+async def region_overrides(rt: Runtime, region: str) -> PolicyOverrides:
+    async with rt.pool.acquire() as connection:
+        return PolicyOverrides(region=await policies.read_override(connection, "region", region))
+
+
+async def case_overrides(
+    rt: Runtime, principal: Principal, region: str, case_id: str, channel: Channel
+) -> PolicyOverrides:
+    """The case's policy layers; showing them is a read of the case, logged in the same transaction."""
+    async with rt.pool.acquire() as connection, connection.transaction():
+        overrides = await policies.overrides_for(connection, region, case_id)
+        await record_cases(connection, await rt.clock.now(), actor_of(principal), "read", channel, [case_id])
+    return overrides
+
+
+@dataclass(frozen=True)
+class Saved:
+    overrides: PolicyOverrides
+    # Open cases given a `replan` timer by the change.
+    replanned: int
+
+
+async def save_region_policy(
+    rt: Runtime, principal: Principal, region: str, body: object, channel: Channel
+) -> Saved:
+    """Check the override on top of the rule files and store it, re-planning the region's open cases;
+    `InvalidPolicy` lists every error, and then nothing is changed."""
+    override = check_override(rule_defaults(rt.rulebook.region(region)), body)
+    now = await rt.clock.now()
+    async with rt.pool.acquire() as connection, connection.transaction():
+        await policies.write_override(connection, "region", region, override, principal.token_id, now)
+        affected = "select case_id from cases where region = $1 and status = 'open'"
+        changed = [row["case_id"] for row in await connection.fetch(affected, region)]
+        replanned = await _replan(connection, affected, region, now)
+        # The change reaches every open case of the region: each is changed by this person.
+        await record_cases(connection, now, actor_of(principal), "change", channel, changed)
+    return Saved(PolicyOverrides(region=override), replanned)
+
+
+async def save_case_policy(
+    rt: Runtime, principal: Principal, region: str, case_id: str, body: object, channel: Channel
+) -> Saved:
+    """The same for one case, checked on top of its region's override."""
+    now = await rt.clock.now()
+    async with rt.pool.acquire() as connection, connection.transaction():
+        current = await policies.overrides_for(connection, region, case_id)
+        base = deep_merge(rule_defaults(rt.rulebook.region(region)), current.region or {})
+        override = check_override(base, body)
+        await policies.write_override(connection, "case", case_id, override, principal.token_id, now)
+        replanned = await _replan(
+            connection, "select case_id from cases where case_id = $1 and status = 'open'", case_id, now
+        )
+        await record_cases(connection, now, actor_of(principal), "change", channel, [case_id])
+    return Saved(PolicyOverrides(region=current.region, case=override), replanned)
+
+
 def _region(request: web.Request, principal: Principal) -> str:
     region = request.match_info["region"]
-    # Only a region a case can name: `default` is the file the regions inherit from, and an override
-    # stored under its name would apply to no case at all.
-    if region not in runtime(request).rulebook.names():
-        raise Problem(404, "not-found", "no region with this name")
-    if principal.role != "admin" and EVERYTHING not in principal.regions and region not in principal.regions:
+    if not region_in_scope(runtime(request), principal, region):
         raise Problem(404, "not-found", "no region with this name")
     return region
 
 
-async def _case_region(request: web.Request, principal: Principal) -> tuple[str, str, CaseRef]:
+async def _case_region(request: web.Request, principal: Principal) -> tuple[str, str]:
     case_id = request.match_info["case_id"]
-    row = await runtime(request).pool.fetchrow(
-        f"select {CASE_COLUMNS} from cases where case_id = $1", case_id
-    )
-    if row is None or not principal.sees(row["region"], row["organisations"], row["integration_id"]):
+    region = await case_region(runtime(request), principal, case_id)
+    if region is None:
         raise Problem(404, "not-found", "no case with this id")
-    return case_id, row["region"], case_ref(case_id, row)
+    return case_id, region
 
 
 def _answer(rt: Runtime, region: str, overrides: PolicyOverrides, case_id: str | None = None) -> web.Response:
@@ -83,55 +153,31 @@ async def get_region_policy(request: web.Request) -> web.Response:
     refuse_query(request.query)
     region = _region(request, principal)
     rt = runtime(request)
-    async with rt.pool.acquire() as connection:
-        override = await policies.read_override(connection, "region", region)
-    return _answer(rt, region, PolicyOverrides(region=override))
+    return _answer(rt, region, await region_overrides(rt, region))
 
 
 async def put_region_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator")
     region = _region(request, principal)
     rt = runtime(request)
-    override = _checked(rule_defaults(rt.rulebook.region(region)), await _body(request))
-    now = await rt.clock.now()
-    async with rt.pool.acquire() as connection, connection.transaction():
-        await policies.write_override(connection, "region", region, override, principal.token_id, now)
-        affected = "select case_id from cases where region = $1 and status = 'open'"
-        changed = [row["case_id"] for row in await connection.fetch(affected, region)]
-        await _replan(connection, affected, region, now)
-        # The change reaches every open case of the region: each is changed by this person.
-        await record_cases(connection, now, actor_of(principal), "change", "api", changed)
-    return _answer(rt, region, PolicyOverrides(region=override))
+    saved = await _checked(save_region_policy(rt, principal, region, await _body(request), "api"))
+    return _answer(rt, region, saved.overrides)
 
 
 async def get_case_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator", "auditor")
     refuse_query(request.query)
-    case_id, region, case = await _case_region(request, principal)
+    case_id, region = await _case_region(request, principal)
     rt = runtime(request)
-    entry = Entry(await rt.clock.now(), actor_of(principal), "read", "api", case)
-    async with rt.pool.acquire() as connection, connection.transaction():
-        overrides = await policies.overrides_for(connection, region, case_id)
-        await record(connection, entry)
-    return _answer(rt, region, overrides, case_id)
+    return _answer(rt, region, await case_overrides(rt, principal, region, case_id, "api"), case_id)
 
 
 async def put_case_policy(request: web.Request) -> web.Response:
     principal = await authorize(request, "coordinator")
-    case_id, region, case = await _case_region(request, principal)
+    case_id, region = await _case_region(request, principal)
     rt = runtime(request)
-    body = await _body(request)
-    now = await rt.clock.now()
-    async with rt.pool.acquire() as connection, connection.transaction():
-        current = await policies.overrides_for(connection, region, case_id)
-        base = deep_merge(rule_defaults(rt.rulebook.region(region)), current.region or {})
-        override = _checked(base, body)
-        await policies.write_override(connection, "case", case_id, override, principal.token_id, now)
-        await _replan(
-            connection, "select case_id from cases where case_id = $1 and status = 'open'", case_id, now
-        )
-        await record(connection, Entry(now, actor_of(principal), "change", "api", case))
-    return _answer(rt, region, PolicyOverrides(region=current.region, case=override), case_id)
+    saved = await _checked(save_case_policy(rt, principal, region, case_id, await _body(request), "api"))
+    return _answer(rt, region, saved.overrides, case_id)
 
 
 async def _body(request: web.Request) -> object:
@@ -143,9 +189,9 @@ async def _body(request: web.Request) -> object:
         raise invalid_fields("invalid-json", "body", [FieldError(loc=[], msg=str(exc))]) from None
 
 
-def _checked(base: dict[str, Any], body: object) -> dict[str, Any]:
+async def _checked(saving: Awaitable[Saved]) -> Saved:
     try:
-        return check_override(base, body)
+        return await saving
     except InvalidPolicy as exc:
         raise Problem(
             422,
@@ -155,9 +201,10 @@ def _checked(base: dict[str, Any], body: object) -> dict[str, Any]:
         ) from None
 
 
-async def _replan(connection: Connection, cases_query: str, subject: str, now: datetime) -> None:
-    """A `replan` timer due now for every case the query finds; one already pending is moved to now."""
-    await connection.execute(
+async def _replan(connection: Connection, cases_query: str, subject: str, now: datetime) -> int:
+    """A `replan` timer due now for every case the query finds (one already pending is moved to now);
+    how many cases that is."""
+    status: str = await connection.execute(
         "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at)"
         f" select case_id, $2, 'replan', $3, '{{}}', $3, $3 from ({cases_query}) as affected"
         " on conflict (case_id, key) do update set state = 'scheduled', due_at = excluded.due_at,"
@@ -168,3 +215,4 @@ async def _replan(connection: Connection, cases_query: str, subject: str, now: d
         now,
     )
     await connection.execute("select pg_notify($1, '')", TIMERS_CHANNEL)
+    return int(status.rsplit(" ", 1)[1])

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, get_args
 
-import asyncpg
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
-from calendars.stockholm import local_date, parse_moment, start_of_day
-from scheduler.case import Case, DeviationKind
+from calendars.stockholm import parse_moment, start_of_day
+from scheduler.case import DeviationKind
 from service.access import EVERYTHING, Principal
 from service.api import READERS, authorize
 from service.audit.record import actor_of, record_cases
 from service.context import runtime
+from service.database import Pool
 from service.query import QueryReader
 
 DEVIATION_KINDS: tuple[DeviationKind, ...] = get_args(DeviationKind)
@@ -93,6 +93,17 @@ class KvaCounts(BaseModel):
     AW010: int = Field(description="SIP follow-ups: held `followup` meetings in the year")
 
 
+class MonthCounts(BaseModel):
+    """One Stockholm calendar month of the year, counted by the same rules as the year's totals."""
+
+    month: int = Field(ge=1, le=12)
+    cases_opened: int
+    meetings_held: int
+    followups_held: int
+    deviations: int = Field(description="deviations of every kind detected in the month")
+    reportable_deviations: int = Field(description="of those, the reportable ones")
+
+
 class YearSummary(BaseModel):
     region: str
     year: int
@@ -108,6 +119,9 @@ class YearSummary(BaseModel):
         description="the others: sipvakt's own escalations to the coordinator, not reportable"
     )
     kva: KvaCounts
+    months: list[MonthCounts] = Field(
+        description="the same counts month by month (Stockholm), January first, every month present"
+    )
 
 
 REPORT_MODELS: tuple[type[BaseModel], ...] = (DeviationPage, YearSummary)
@@ -115,51 +129,72 @@ REPORT_MODELS: tuple[type[BaseModel], ...] = (DeviationPage, YearSummary)
 
 @dataclass
 class YearTally:
-    """Counts of one Stockholm calendar year from case documents, one case at a time; no I/O, so each
-    counting rule is here and nowhere else."""
+    """Counts of one Stockholm calendar year, month by month, from rows the database groups by month; no
+    I/O, so the sums and the KVÅ rule (one code per act) are here and nowhere else."""
 
     year: int
-    cases_opened: int = 0
-    initial_held: int = 0
-    initial_after_discharge: int = 0
-    followups_held: int = 0
+    cases_opened: list[int] = field(default_factory=lambda: [0] * 12)
+    initial_held: list[int] = field(default_factory=lambda: [0] * 12)
+    initial_after_discharge: list[int] = field(default_factory=lambda: [0] * 12)
+    followups_held: list[int] = field(default_factory=lambda: [0] * 12)
+    # (kind, reportable) → twelve months
+    deviations: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
 
-    def add(self, case: Case) -> None:
-        if local_date(case.opened_at).year == self.year:
-            self.cases_opened += 1
-        for meeting in case.meetings.values():
-            if meeting.status != "held" or local_date(meeting.starts_at).year != self.year:
-                continue
-            if meeting.kind == "followup":
-                self.followups_held += 1
-                continue
-            self.initial_held += 1
-            notice = case.discharge_notice_at
-            if notice is not None and meeting.starts_at >= notice:
-                self.initial_after_discharge += 1
+    def opened(self, month: int, count: int) -> None:
+        self.cases_opened[month - 1] += count
 
-    def summary(self, region: str, deviations: dict[tuple[str, bool], int]) -> YearSummary:
-        """`deviations` counts the year's deviations by (kind, reportable)."""
+    def held(self, month: int, kind: str, after_discharge: bool, count: int) -> None:
+        if kind == "followup":
+            self.followups_held[month - 1] += count
+            return
+        self.initial_held[month - 1] += count
+        if after_discharge:
+            self.initial_after_discharge[month - 1] += count
 
+    def deviated(self, month: int, kind: str, reportable: bool, count: int) -> None:
+        self.deviations.setdefault((kind, reportable), [0] * 12)[month - 1] += count
+
+    def _deviations(self, month: int, *reportable: bool) -> int:
+        return sum(
+            self.deviations.get((kind, r), [0] * 12)[month] for kind in DEVIATION_KINDS for r in reportable
+        )
+
+    def summary(self, region: str) -> YearSummary:
         def counts(*reportable: bool) -> DeviationCounts:
             return DeviationCounts(
-                **{kind: sum(deviations.get((kind, r), 0) for r in reportable) for kind in DEVIATION_KINDS}
+                **{
+                    kind: sum(sum(self.deviations.get((kind, r), [])) for r in reportable)
+                    for kind in DEVIATION_KINDS
+                }
             )
 
+        initial, after, followups = (
+            sum(self.initial_held),
+            sum(self.initial_after_discharge),
+            sum(self.followups_held),
+        )
+        months = [
+            MonthCounts(
+                month=month + 1,
+                cases_opened=self.cases_opened[month],
+                meetings_held=self.initial_held[month] + self.followups_held[month],
+                followups_held=self.followups_held[month],
+                deviations=self._deviations(month, True, False),
+                reportable_deviations=self._deviations(month, True),
+            )
+            for month in range(12)
+        ]
         return YearSummary(
             region=region,
             year=self.year,
-            cases_opened=self.cases_opened,
-            meetings_held=self.initial_held + self.followups_held,
-            followups_held=self.followups_held,
+            cases_opened=sum(self.cases_opened),
+            meetings_held=initial + followups,
+            followups_held=followups,
             deviations=counts(True, False),
             reportable_deviations=counts(True),
             escalations=counts(False),
-            kva=KvaCounts(
-                AUI24=self.initial_held - self.initial_after_discharge,
-                AUI25=self.initial_after_discharge,
-                AW010=self.followups_held,
-            ),
+            kva=KvaCounts(AUI24=initial - after, AUI25=after, AW010=followups),
+            months=months,
         )
 
 
@@ -291,34 +326,52 @@ async def year_summary(request: web.Request) -> web.Response:
     year = _year(query)
     query.raise_if_any()
     assert region is not None and year is not None
+    summary = await summarize(rt.pool, principal, region, year)
+    return web.json_response(summary.model_dump(mode="json"))
 
+
+# Months in Stockholm, as the rest of the summary reads days.
+_MONTH = "extract(month from {} at time zone 'Europe/Stockholm')::int"
+
+
+async def summarize(pool: Pool, principal: Principal, region: str, year: int) -> YearSummary:
+    """The yearly summary of one region over the cases the principal sees: the API's and the web app's."""
+    start, end = start_of_day(date(year, 1, 1)), start_of_day(date(year + 1, 1, 1))
     tally = YearTally(year)
-    cases = Where()
-    cases.scope(principal)
-    cases.add("c.region = {0}", region)
-    deviations = Where()
-    deviations.scope(principal)
-    deviations.add("d.region = {0}", region)
-    deviations.add(
-        "d.detected_at >= {0} and d.detected_at < {1}",
-        start_of_day(date(year, 1, 1)),
-        start_of_day(date(year + 1, 1, 1)),
-    )
-    # One snapshot for both reads, so the counts agree with each other while events keep arriving.
+
+    def where(alias: str, column: str) -> Where:
+        found = Where()
+        found.scope(principal)
+        found.add(f"{alias}.region = {{0}}", region)
+        found.add(f"{column} >= {{0}} and {column} < {{1}}", start, end)
+        return found
+
+    opened, held, deviated = where("c", "c.opened_at"), where("c", "h.starts_at"), where("d", "d.detected_at")
+    # One snapshot for every read, so the counts agree with each other while events keep arriving.
     async with (
-        rt.pool.acquire() as connection,
+        pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),
     ):
-        # A cursor, so that a region's whole history passes through one case at a time.
-        async for row in connection.cursor(f"select c.state from cases c where {cases.sql()}", *cases.args):
-            tally.add(Case.model_validate(row["state"]))
-        counts: list[asyncpg.Record] = await connection.fetch(
-            "select d.kind, d.reportable, count(*) as n from deviations d join cases c using (case_id)"
-            f" where {deviations.sql()} group by d.kind, d.reportable",
-            *deviations.args,
-        )
-    summary = tally.summary(region, {(row["kind"], row["reportable"]): row["n"] for row in counts})
-    return web.json_response(summary.model_dump(mode="json"))
+        for row in await connection.fetch(
+            f"select {_MONTH.format('c.opened_at')} as month, count(*) as n from cases c"
+            f" where {opened.sql()} group by 1",
+            *opened.args,
+        ):
+            tally.opened(row["month"], row["n"])
+        for row in await connection.fetch(
+            f"select {_MONTH.format('h.starts_at')} as month, h.kind, h.after_discharge, count(*) as n"
+            f" from held_meetings h join cases c using (case_id) where {held.sql()} group by 1, 2, 3",
+            *held.args,
+        ):
+            tally.held(row["month"], row["kind"], row["after_discharge"], row["n"])
+        # Region and integration are copied onto each deviation; organisations are read from the case.
+        for row in await connection.fetch(
+            f"select {_MONTH.format('d.detected_at')} as month, d.kind, d.reportable, count(*) as n"
+            f" from deviations d join cases c using (case_id) where {deviated.sql()} group by 1, 2, 3",
+            *deviated.args,
+        ):
+            tally.deviated(row["month"], row["kind"], row["reportable"], row["n"])
+    return tally.summary(region)
 
 
 def _year(query: QueryReader) -> int | None:

@@ -32,8 +32,8 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    # No script at all, inline or not; the page's own style only; never inside another site's frame.
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+    # No script at all, inline or not; the project's own stylesheet only; never inside another site's frame.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self';"
     " frame-ancestors 'none'; base-uri 'none'",
 }
 

@@ -13,14 +13,8 @@ from notifiers.templates import Contact
 from service.rsvp_csrf import FIELD as CSRF_FIELD
 from service.rsvp_form import Choice, FieldError
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-    "dt{font-weight:bold}dd{margin:0 0 .5rem 0}section{border-top:1px solid #888;margin-top:1.5rem}"
-    "label{display:block;margin-top:.75rem;font-weight:bold}input{font-size:1rem;padding:.4rem;width:100%;"
-    "max-width:28rem}textarea{font-size:1rem;padding:.4rem;width:100%;max-width:28rem}"
-    "button{font-size:1rem;padding:.5rem 1rem;margin-top:1rem}"
-    ".fel{color:#a00000;font-weight:bold}[role=alert]{border:2px solid #a00000;padding:0 1rem}"
-)
+# The web app's stylesheet (service/web/static/), so the reply page looks like the rest of sipvakt.
+STYLESHEET = "/app/static/sipvakt.css"
 _TITLES: dict[Choice, str] = {
     "ja": "Jag kommer",
     "nej": "Jag kan inte komma",
@@ -54,8 +48,11 @@ def _document(title: str, body: str) -> str:
         '<!DOCTYPE html>\n<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="robots" content="noindex, nofollow">\n'
-        f"<title>{_e(title)} – sipvakt</title>\n<style>{_STYLE}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+        f'<title>{_e(title)} – sipvakt</title>\n<link rel="stylesheet" href="{STYLESHEET}">\n</head>\n'
+        '<body class="svarssida">\n<header class="sidhuvud"><div class="ram sidhuvud-rad">'
+        '<p class="tjanst">sipvakt <span class="tjanst-undertext">svar på kallelse</span></p>'
+        "</div></header>\n"
+        f'<main class="ram">\n{body}\n</main>\n</body>\n</html>\n'
     )
 
 
@@ -72,7 +69,10 @@ def _value(value: str) -> str:
 
 def _details(details: Sequence[tuple[str, str]]) -> str:
     rows = "".join(f"<dt>{_e(name)}</dt><dd>{_value(value)}</dd>" for name, value in details)
-    return f'<section aria-labelledby="motet">\n<h2 id="motet">Mötet</h2>\n<dl>{rows}</dl>\n</section>'
+    return (
+        f'<section aria-labelledby="motet">\n<h2 id="motet">Mötet</h2>\n<dl class="uppgifter">{rows}</dl>\n'
+        "</section>"
+    )
 
 
 def _field(
@@ -82,11 +82,11 @@ def _field(
     error = ""
     if name in errors:
         described = f' aria-invalid="true" aria-describedby="{name}-fel"'
-        error = f'<span class="fel" id="{name}-fel">{_e(errors[name])}</span>'
+        error = f'<p class="felmeddelande" id="{name}-fel">{_e(errors[name])}</p>'
     value = _e(values.get(name, ""))
     return (
-        f'<label for="{name}">{_e(label)}</label>{error}'
-        f'<input type="{kind}" id="{name}" name="{name}" value="{value}"{extra}{described}>'
+        f'<div class="falt{" falt-fel" if error else ""}"><label for="{name}">{_e(label)}</label>{error}'
+        f'<input type="{kind}" id="{name}" name="{name}" value="{value}"{extra}{described}></div>'
     )
 
 
@@ -95,13 +95,14 @@ def _reason_field(values: Mapping[str, str], errors: dict[str, str]) -> str:
     error = ""
     if "anledning" in errors:
         described = ' aria-invalid="true" aria-describedby="anledning-fel anledning-hjalp"'
-        error = f'<span class="fel" id="anledning-fel">{_e(errors["anledning"])}</span>'
+        error = f'<p class="felmeddelande" id="anledning-fel">{_e(errors["anledning"])}</p>'
     return (
-        f'<label for="anledning">Anledning (frivilligt)</label>{error}'
-        '<span id="anledning-hjalp">Den som kallade dig får se det du skriver. Skriv inga personnummer.'
-        "</span>"
+        f'<div class="falt{" falt-fel" if error else ""}">'
+        '<label for="anledning">Anledning (frivilligt)</label>'
+        '<p class="lager" id="anledning-hjalp">Den som kallade dig får se det du skriver. Skriv inga'
+        f" personnummer.</p>{error}"
         f'<textarea id="anledning" name="anledning" rows="3" maxlength="1000"{described}>'
-        f"{_e(values.get('anledning', ''))}</textarea>"
+        f"{_e(values.get('anledning', ''))}</textarea></div>"
     )
 
 
@@ -140,7 +141,7 @@ def _form(
         f'<input type="hidden" name="token" value="{_e(token)}">\n'
         f'<input type="hidden" name="{CSRF_FIELD}" value="{_e(csrf)}">\n'
         f'<input type="hidden" name="svar" value="{choice}">\n{fields}\n'
-        f'<button type="submit">{_e(_BUTTONS[choice])}</button>\n</form>\n</section>'
+        f'<button type="submit" class="knapp">{_e(_BUTTONS[choice])}</button>\n</form>\n</section>'
     )
 
 
@@ -160,7 +161,7 @@ def answer_page(
     if errors:
         items = "".join(f'<li><a href="#{_e(error.field)}">{_e(error.message)}</a></li>' for error in errors)
         parts.append(
-            '<div role="alert" aria-labelledby="fel-rubrik">\n'
+            '<div class="felruta" role="alert" aria-labelledby="fel-rubrik">\n'
             f'<h2 id="fel-rubrik">Svaret sparades inte</h2>\n<ul>{items}</ul>\n</div>'
         )
     if chosen is not None and not errors:

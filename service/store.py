@@ -21,7 +21,7 @@ from scheduler.effects import (
     SetTimer,
 )
 from scheduler.events import Event
-from service import tracing, webhook_events
+from service import report_facts, tracing, webhook_events
 
 # A plain connection or one borrowed from the pool: every function here works with either.
 Connection: TypeAlias = (
@@ -149,6 +149,8 @@ async def save_case(connection: Connection, case: Case, now: datetime) -> None:
         now,
     )
     if changed:
+        # Unchanged, the case's held meetings are unchanged too.
+        await report_facts.write_held_meetings(connection, case)
         await webhook_events.case_updated(connection, case, now)
 
 

@@ -7,7 +7,16 @@ from pathlib import Path
 from aiohttp import web
 
 from service.context import RUNTIME, Runtime
-from service.web import case_page, deviations_page, security, sign_in, todo
+from service.web import (
+    case_page,
+    deviations_page,
+    letters,
+    policy_pages,
+    report,
+    security,
+    sign_in,
+    todo,
+)
 from service.web.errors import html_errors
 
 STATIC = Path(__file__).with_name("static")
@@ -20,6 +29,9 @@ def build_web_app(runtime: Runtime) -> web.Application:
     case_page.add_routes(app)
     deviations_page.add_routes(app)
     sign_in.add_routes(app)
+    report.add_routes(app)
+    policy_pages.add_routes(app)
+    letters.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app
 

@@ -15,4 +15,7 @@ SECTIONS = (
     Section("/app/", "Att göra"),
     Section("/app/cases", "Ärende"),
     Section("/app/deviations", "Avvikelser"),
+    Section("/app/report", "Årsrapport"),
+    Section("/app/reminder-policy", "Påminnelser"),
+    Section("/app/letters", "Brev"),
 )

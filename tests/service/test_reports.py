@@ -41,6 +41,20 @@ async def listed(service: Service, query: str = "", token: str = ADMIN_TOKEN) ->
 
 
 async def summary(service: Service, year: int, token: str = ADMIN_TOKEN) -> dict[str, Any]:
+    """The year's totals; its months (checked to add up to the totals) are in `summary_months`."""
+    body = await summary_with_months(service, year, token)
+    months = body.pop("months")
+    assert [month["month"] for month in months] == list(range(1, 13))
+    for name in ("cases_opened", "meetings_held", "followups_held"):
+        assert sum(month[name] for month in months) == body[name], name
+    assert sum(month["deviations"] for month in months) == sum(body["deviations"].values())
+    assert sum(month["reportable_deviations"] for month in months) == sum(
+        body["reportable_deviations"].values()
+    )
+    return body
+
+
+async def summary_with_months(service: Service, year: int, token: str = ADMIN_TOKEN) -> dict[str, Any]:
     status, body = await read(service, f"/v1/reports/summary?region=vastra_gotaland&year={year}", token)
     assert status == 200, body
     assert isinstance(body, dict)
@@ -487,6 +501,24 @@ async def test_the_summary_counts_each_thing_in_its_own_stockholm_year(service: 
         "kva": {"AUI24": 0, "AUI25": 1, "AW010": 1},
     }
     assert (await summary(service, 2025))["deviations"]["no_response"] == 0
+    quiet = {
+        "cases_opened": 0,
+        "meetings_held": 0,
+        "followups_held": 0,
+        "deviations": 0,
+        "reportable_deviations": 0,
+    }
+    busy = {
+        1: {"deviations": 1},  # 2025-12-31T23:30Z is January in Stockholm
+        3: {"cases_opened": 2},
+        6: {"meetings_held": 2, "deviations": 1, "reportable_deviations": 1},
+        9: {"meetings_held": 1, "followups_held": 1},
+        12: {"meetings_held": 1},  # 2026-12-31 23:30 +01:00
+    }
+    months = (await summary_with_months(service, 2026))["months"]
+    assert months == [{"month": month} | quiet | busy.get(month, {}) for month in range(1, 13)]
+    january = (await summary_with_months(service, 2027))["months"][0]
+    assert (january["cases_opened"], january["meetings_held"], january["deviations"]) == (1, 2, 1)
 
 
 async def test_the_summary_counts_only_the_cases_the_token_sees(service: Service) -> None:
