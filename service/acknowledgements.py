@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, V
 from scheduler.events import FieldError, field_errors
 from scheduler.identity import contains_identity_number
 from service.access import Principal
+from service.audit.record import Channel, actor_of, record_cases
 from service.store import Connection
 
 NOTE_MAX_LENGTH = 2000
@@ -84,10 +85,17 @@ async def acknowledgements_of(connection: Connection, case_id: str) -> dict[str,
 
 
 async def acknowledge(
-    connection: Connection, case_id: str, deviation_id: str, principal: Principal, note: str, now: datetime
+    connection: Connection,
+    case_id: str,
+    deviation_id: str,
+    principal: Principal,
+    note: str,
+    now: datetime,
+    channel: Channel,
 ) -> Acknowledgement | None:
     """Acknowledge the deviation of this case (the caller has checked that the case is in scope); the
-    acknowledgement in force afterwards, or None when the case has no such deviation."""
+    acknowledgement in force afterwards, or None when the case has no such deviation. A first
+    acknowledgement is a change made by a person: its access-log entry is written with it."""
     row = await connection.fetchrow(
         "update deviations set acknowledged_at = $3, acknowledged_by = $4, acknowledgement_note = $5"
         " where deviation_id = $1 and case_id = $2 and acknowledged_at is null"
@@ -98,7 +106,9 @@ async def acknowledge(
         principal.token_id,
         note,
     )
-    if row is None:
+    if row is not None:
+        await record_cases(connection, now, actor_of(principal), "change", channel, [case_id])
+    else:
         row = await connection.fetchrow(
             "select acknowledged_at, acknowledged_by, acknowledgement_note from deviations"
             " where deviation_id = $1 and case_id = $2",

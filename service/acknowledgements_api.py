@@ -36,7 +36,7 @@ async def post_acknowledgement(request: web.Request) -> web.Response:
     rt = runtime(request)
     case_id = request.match_info["case_id"]
     deviation_id = request.match_info["deviation_id"]
-    async with rt.pool.acquire() as connection:
+    async with rt.pool.acquire() as connection, connection.transaction():
         if not await case_in_scope(connection, case_id, principal):
             raise Problem(404, "not-found", "no case with this id")
         if request.content_type != "application/json":
@@ -47,7 +47,9 @@ async def post_acknowledgement(request: web.Request) -> web.Response:
             raise invalid_fields("invalid-json", "body", [FieldError(loc=[], msg=str(exc))]) from None
         except NoteRefused as exc:
             raise invalid_fields("invalid-acknowledgement", "acknowledgement", exc.errors) from None
-        done = await acknowledge(connection, case_id, deviation_id, principal, note, await rt.clock.now())
+        done = await acknowledge(
+            connection, case_id, deviation_id, principal, note, await rt.clock.now(), "api"
+        )
     if done is None:
         raise Problem(404, "not-found", "the case has no deviation with this id")
     return web.json_response(acknowledgement_json(deviation_id, done))

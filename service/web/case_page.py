@@ -29,8 +29,10 @@ from service.acknowledgements import (
     NoteRefused,
     acknowledge,
     acknowledgements_of,
+    case_in_scope,
     checked_note,
 )
+from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.store import Connection
 from service.views import case_view
@@ -63,13 +65,15 @@ class Citation:
     phrase: str
 
 
-async def read_case(connection: Connection, case_id: str, who: Principal) -> CaseRead | None:
+async def read_case(connection: Connection, case_id: str, who: Principal, at: datetime) -> CaseRead | None:
     """The case with what the page shows of it, or None when it does not exist for this user."""
     row = await connection.fetchrow(
         "select state, region, organisations, integration_id from cases where case_id = $1", case_id
     )
     if row is None or not who.sees(row["region"], row["organisations"], row["integration_id"]):
         return None
+    # Shown to the user: a read of the case, in the access log.
+    await record_cases(connection, at, actor_of(who), "read", "web", [case_id])
     # Only what the timeline names: the type, the time, and which meeting, participant or action; the
     # events' free text stays in the database.
     events = await connection.fetch(
@@ -240,7 +244,7 @@ async def _case_or_404(request: web.Request, who: Principal) -> CaseRead:
     rt = runtime(request)
     case_id = request.match_info["case_id"]
     async with rt.pool.acquire() as connection:
-        read = await read_case(connection, case_id, who)
+        read = await read_case(connection, case_id, who, await rt.clock.now())
     if read is None:
         raise web.HTTPNotFound()
     return read
@@ -286,15 +290,15 @@ async def acknowledge_deviation(request: web.Request) -> web.Response:
     deviation_id = request.match_info["deviation_id"]
     form = await request.post()
     note = form.get("note", "")
-    async with rt.pool.acquire() as connection:
-        read = await read_case(connection, case_id, who)
+    async with rt.pool.acquire() as connection, connection.transaction():
+        read = await read_case(connection, case_id, who, await rt.clock.now())
         if read is None or not any(d.deviation_id == deviation_id for d in read.case.deviations):
             raise web.HTTPNotFound()
         try:
             checked = checked_note({"note": note if isinstance(note, str) else ""})
         except NoteRefused as exc:
             return _refused(request, read, deviation_id, exc)
-        await acknowledge(connection, case_id, deviation_id, who, checked, await rt.clock.now())
+        await acknowledge(connection, case_id, deviation_id, who, checked, await rt.clock.now(), "web")
     raise web.HTTPSeeOther(f"/app/cases/{case_id}?kvitterad={deviation_id}#avvikelser")
 
 
@@ -328,7 +332,8 @@ async def find_case(request: web.Request) -> web.Response:
         )
     rt = runtime(request)
     async with rt.pool.acquire() as connection:
-        exists = await read_case(connection, case_id, who) is not None
+        # Only whether it is there: the case page it leads to is what reads (and logs) the case.
+        exists = await case_in_scope(connection, case_id, who)
     if not exists:
         return render(
             request,

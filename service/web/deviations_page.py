@@ -24,6 +24,7 @@ from aiohttp import web
 
 from calendars.stockholm import local_date, start_of_day
 from service.access import Principal
+from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.reports import Where, encode_cursor
 from service.store import Connection
@@ -144,6 +145,15 @@ async def deviations_page(request: web.Request) -> web.Response:
             *where.args,
         )
         total = await _count(connection, who, filters)
+        # A deviation is case data: the page is a read of each case it lists.
+        await record_cases(
+            connection,
+            await rt.clock.now(),
+            actor_of(who),
+            "read",
+            "web",
+            [row["case_id"] for row in rows[:PAGE_SIZE]],
+        )
     shown = rows[:PAGE_SIZE]
     last = shown[-1] if len(rows) > PAGE_SIZE else None
     query = filters.query()
@@ -235,12 +245,15 @@ async def deviations_csv(request: web.Request) -> web.Response:
     form, filters = _read_filters(request, regions, ("region", "kind", "kvitterad", "sedan"))
     if form.errors:
         raise web.HTTPBadRequest()
-    # access log: this export is one `export` entry per case in the file, channel `web`.
     # The byte order mark tells Excel the file is UTF-8, so å, ä and ö read right.
     parts = ["\ufeff".encode() + _csv_line(list(CSV_HEADERS))]
-    async with rt.pool.acquire() as connection, connection.transaction(readonly=True):
+    exported: list[str] = []
+    async with rt.pool.acquire() as connection, connection.transaction():
         async for row in _csv_rows(connection, _where(who, filters)):
             parts.append(_csv_line(csv_row(row)))
+            exported.append(row["case_id"])
+        # The file leaves the service: one `export` entry per case in it, committed before it does.
+        await record_cases(connection, await rt.clock.now(), actor_of(who), "export", "web", exported)
     today = local_date(await rt.clock.now()).isoformat()
     return web.Response(
         body=b"".join(parts),

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from calendars.stockholm import local_date
 from service.access import EVERYTHING, Principal
+from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.reports import Where
 from service.store import Connection
@@ -150,6 +151,10 @@ async def todo_page(request: web.Request) -> web.Response:
         page = form.page()
         today = local_date(await rt.clock.now())
         rows, counts, total = await todo_list(connection, who, today, filters, page)
+        # The list names each case it shows and what is due in it: a read of each, in the access log.
+        await record_cases(
+            connection, await rt.clock.now(), actor_of(who), "read", "web", [row.case_id for row in rows]
+        )
     return render(
         request,
         "todo.html",
