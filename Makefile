@@ -35,7 +35,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard notifiers/locale/*/LC_MESSAGES/messa
 
 catalogs: $(CATALOGS)
 
-notifiers/locale/%.mo: notifiers/locale/%.po $(VENV)/.installed
+notifiers/locale/%.mo: notifiers/locale/%.po | $(VENV)/.installed
 	$(BIN)/pybabel compile --domain messages --input-file $< --output-file $@
 
 # The benchmarks' comparison library comes too, so bench/ is type-checked like the rest.

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from calendars.clean_text import clean_line
 from notifiers.compose import meeting_message
+from notifiers.i18n import DEFAULT_LANGUAGE, Language
 from notifiers.templates import Contact, meeting_texts
 from scheduler.case import Case, Invitation, Meeting
 from scheduler.reply_match import Answer, answer_key
@@ -74,8 +75,15 @@ async def _find(rt: Runtime, request: web.Request, token: str) -> Found | web.Re
     if case.status != "open" or meeting.status != "scheduled" or now >= meeting.ends_at:
         coordinator = case.coordinator
         contact = Contact(coordinator.name, coordinator.organisation, coordinator.email)
-        return _html(gone_page(contact, cancelled=meeting.status == "cancelled"), 410)
+        # The participant's own language, whom the page is for; a substitute named since reads Swedish.
+        participant = meeting.participants.get(invitee.participant_id)
+        language = participant.language if participant is not None else DEFAULT_LANGUAGE
+        return _html(gone_page(contact, cancelled=meeting.status == "cancelled", language=language), 410)
     return Found(invitee, case, meeting)
+
+
+def _language(found: Found) -> Language:
+    return found.meeting.participants[found.invitee.participant_id].language
 
 
 def _details(found: Found) -> tuple[tuple[str, str], ...]:
@@ -99,6 +107,7 @@ async def show(request: web.Request) -> web.Response:
         details=_details(found),
         status=invitation.status,
         chosen=read_choice(request.query.get("svar")),
+        language=_language(found),
     )
     return _html(page)
 
@@ -122,7 +131,7 @@ async def answer(request: web.Request) -> web.Response:
         rt.metrics.replies.labels("page", "foreign_form").inc()
         return _html(FOREIGN_FORM, 403)
     participant = found.meeting.participants[found.invitee.participant_id]
-    read = read_answer(form, participant.email)
+    read = read_answer(form, participant.email, participant.language)
     if not isinstance(read, PageAnswer):
         rt.metrics.replies.labels("page", "invalid").inc()
         page = answer_page(
@@ -140,12 +149,16 @@ async def answer(request: web.Request) -> web.Response:
                 if name not in {error.field for error in read}
             },
             errors=read,
+            language=participant.language,
         )
         return _html(page, 400)
     outcome = await _record(rt, found, read)
     rt.metrics.replies.labels("page", outcome).inc()
     chosen: Choice = next(choice for choice, response in CHOICES.items() if response == read.response)
-    return _html(receipt_page(back=f"/rsvp/{token}", details=_details(found), chosen=chosen))
+    page = receipt_page(
+        back=f"/rsvp/{token}", details=_details(found), chosen=chosen, language=_language(found)
+    )
+    return _html(page)
 
 
 async def _record(rt: Runtime, found: Found, read: PageAnswer) -> str:

@@ -5,13 +5,14 @@ body and calendar file, and the letter, in Swedish, English or easy Swedish; any
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
 from tests import samples
 from tests.notifiers.pdf_text import text_pieces
 from tests.service.harness import started
-from tests.service.mail import MailSink, mailing_settings, smtp_server
+from tests.service.mail import MailSink, mailing_settings, reply_token, smtp_server
 from tests.service.test_invitation_contact import bodies, calendar_event
 
 
@@ -87,3 +88,33 @@ async def test_an_unknown_language_is_a_400_at_the_participant_and_stores_nothin
         case = await (await service.client.get("/v1/cases/blek-2026-0042", headers=admin)).json()
     assert case["meetings"] == []
     assert sink.received == []
+
+
+async def test_the_reply_page_speaks_the_invitations_language(database_url: str, tmp_path: Path) -> None:
+    sink = MailSink()
+    meeting = meeting_in_languages(**{"p-guardian": "en", "p-school": "sv-x-lattlast"})
+    async with smtp_server(sink) as port, started(mailing_settings(database_url, tmp_path, port)) as service:
+        await service.push(samples.case_opened())
+        await service.push(samples.consent_given())
+        await service.push(meeting)
+        await service.settle()
+        english = reply_token(sink.to("asa.oberg@example.org")[0])
+        easy = reply_token(sink.to("sam@example.se")[0])
+
+        page = await (await service.client.get(f"/rsvp/{english}?svar=nej")).text()
+        assert '<html lang="en">' in page
+        assert "Reply to the invitation to a SIP meeting" in page
+        assert "Thursday 17 December 2026 at 13:00–14:30" in page
+        assert "Reason (optional)" in page and "Anledning" not in page
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf is not None
+        refused = await service.client.post(
+            f"/rsvp/{english}", data={"token": english, "csrf_token": csrf[1], "svar": "ersattare"}
+        )
+        assert refused.status == 400
+        assert "Write the substitute&#x27;s name." in await refused.text()
+
+        easy_page = await (await service.client.get(f"/rsvp/{easy}")).text()
+        assert '<html lang="sv-x-lattlast">' in easy_page
+        assert "Svara på inbjudan till SIP-möte" in easy_page
+        assert "torsdag 17 december 2026 klockan 13.00 till 14.30" in easy_page
