@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import asyncpg
+
 from config.settings import DEFAULT_RETENTION_DAYS
 from scheduler.clock import Clock
 from scheduler.decide import FOREIGN_CASE, Applied, Context, Planner, Rejected, Waiting, decide
@@ -27,6 +29,12 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 # How many of the oldest pending events to look among for a case no other process holds.
 CANDIDATES = 32
+# Under the case's lock, the case's own oldest pending event goes first.
+NEXT_OF_CASE = (
+    "select event_id, integration_id, payload, received_at from events"
+    " where case_id = $1 and state = 'pending' order by seq limit 1 for update"
+)
+CASE_LOCK = "hashtextextended('case:' || $1, 0)"
 
 
 @dataclass(frozen=True)
@@ -64,41 +72,42 @@ class EventProcessor:
             event_row = None
             for candidate in sorted(candidates, key=lambda row: row["seq"]):
                 if not await connection.fetchval(
-                    "select pg_try_advisory_xact_lock(hashtextextended('case:' || $1, 0))",
+                    f"select pg_try_advisory_xact_lock({CASE_LOCK})",
                     candidate["case_id"],
                 ):
                     continue  # another process is applying this case's events
                 # Under the case's lock, the case's own oldest pending event goes first.
-                event_row = await connection.fetchrow(
-                    "select event_id, integration_id, payload, received_at from events"
-                    " where case_id = $1 and state = 'pending' order by seq limit 1 for update",
-                    candidate["case_id"],
-                )
+                event_row = await connection.fetchrow(NEXT_OF_CASE, candidate["case_id"])
                 if event_row is not None:
                     break
             if event_row is None:
                 return None
-            now = await self.clock.now()
-            event = parse_event(event_row["payload"])
-            case = await store.load_case(connection, event.case_id, for_update=True)
-            overrides = await policies.overrides_for_event(connection, case, event)
-            context = Context(
-                now=now,
-                integration_id=event_row["integration_id"],
-                planner=self.planner.with_overrides(overrides),
-            )
-            owner = await store.case_owner(connection, event.case_id)
-            # Intake refuses an event for another integration's case; this holds even for one that got
-            # in some other way (stored before owners were recorded), whatever the order of arrival.
-            foreign = owner is not None and owner != event_row["integration_id"]
-            decision = Rejected(FOREIGN_CASE) if foreign else decide(case, event, context)
-            state = await self._record(connection, event_row["event_id"], event, decision, now)
-            if case is not None and case.erased_at is not None:
-                # Refused, since the case is closed; what it says about the case must not stay either.
-                await retention.erase_events(connection, case.case_id)
-            self.metrics.observe_applied(state, now - event_row["received_at"])
-            log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})
-            return Outcome(event_row["event_id"], event.case_id, state)
+            return await self.apply_claimed(connection, event_row, await self.clock.now())
+
+    async def apply_claimed(
+        self, connection: store.Connection, event_row: asyncpg.Record, now: datetime
+    ) -> Outcome:
+        """Apply one event whose case lock the caller holds in its transaction (`NEXT_OF_CASE`'s row)."""
+        event = parse_event(event_row["payload"])
+        case = await store.load_case(connection, event.case_id, for_update=True)
+        overrides = await policies.overrides_for_event(connection, case, event)
+        context = Context(
+            now=now,
+            integration_id=event_row["integration_id"],
+            planner=self.planner.with_overrides(overrides),
+        )
+        owner = await store.case_owner(connection, event.case_id)
+        # Intake refuses an event for another integration's case; this holds even for one that got
+        # in some other way (stored before owners were recorded), whatever the order of arrival.
+        foreign = owner is not None and owner != event_row["integration_id"]
+        decision = Rejected(FOREIGN_CASE) if foreign else decide(case, event, context)
+        state = await self._record(connection, event_row["event_id"], event, decision, now)
+        if case is not None and case.erased_at is not None:
+            # Refused, since the case is closed; what it says about the case must not stay either.
+            await retention.erase_events(connection, case.case_id)
+        self.metrics.observe_applied(state, now - event_row["received_at"])
+        log.info("event %s", state, extra={"event_id": event_row["event_id"], "event_type": event.type})
+        return Outcome(event_row["event_id"], event.case_id, state)
 
     async def _record(
         self,
