@@ -11,6 +11,7 @@ time, so that a region's whole journal fits however large it is. Applying the st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Callable, Collection, Iterator
@@ -31,6 +32,8 @@ MAX_LINE = MAX_BODY
 # Lines per transaction: large enough that a round trip is shared by many events, small enough that a
 # batch's reports come out while the file is still being read.
 BATCH_LINES = 1000
+# How many lines are validated between two looks at the batch being written meanwhile.
+YIELD_EVERY = 25
 # A line over the limit is skipped in pieces of this size, never held whole.
 SKIP_CHUNK = 64 * 1024
 
@@ -111,12 +114,6 @@ class LineReader:
             yield number, None
 
 
-def body_bytes(decoded: dict[str, object]) -> bytes:
-    """The event of a line without its `id`, written one way only, so that a rerun of a file (or the same
-    event written with its keys in another order) is known as the same body."""
-    return json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def check_line(
     number: int, raw: bytes | None, regions: Collection[str], now: datetime
 ) -> Candidate | LineReport:
@@ -148,7 +145,9 @@ def check_line(
     if errors:
         return _invalid(number, errors)
     assert isinstance(webhook_id, str)
-    return Candidate(number, webhook_id, store.body_digest(body_bytes(decoded)), event)
+    # The line as written is what is compared, as the intake compares a body: a rerun of the same file
+    # is known line by line, a line changed since is a different event.
+    return Candidate(number, webhook_id, store.body_digest(raw.strip()), event)
 
 
 def _invalid(number: int, errors: list[FieldError]) -> LineReport:
@@ -253,22 +252,29 @@ async def store_lines(
     batch: list[Candidate] = []
     refused: list[LineReport] = []
     ids: set[str] = set()
+    writing: asyncio.Task[None] | None = None
     now = await clock.now()
 
-    async def flush() -> None:
-        nonlocal now
+    async def write(batch: list[Candidate], refused: list[LineReport], received_at: datetime) -> None:
         reports = list(refused)
         if batch:
             async with pool.acquire() as connection, connection.transaction():
-                reports += await store_batch(connection, integration_id, batch, now)
+                reports += await store_batch(connection, integration_id, batch, received_at)
             accepted = {report.line for report in reports if report.status == "accepted"}
             summary.cases.update(dict.fromkeys(c.event.case_id for c in batch if c.line in accepted))
         for report in sorted(reports, key=lambda r: r.line):
             summary.count(report)
             emit(report)
-        batch.clear()
-        refused.clear()
-        ids.clear()
+
+    async def flush() -> None:
+        """Hand the batch to the database and go on reading: one batch is written while the next is
+        validated. The previous one is finished first, so batches are stored (and their `seq` given) in
+        the file's order, and the same id in two batches meets its first line already stored."""
+        nonlocal batch, refused, ids, writing, now
+        if writing is not None:
+            await writing
+        writing = asyncio.create_task(write(batch, refused, now))
+        batch, refused, ids = [], [], set()
         now = await clock.now()
 
     for number, raw in reader:
@@ -284,5 +290,10 @@ async def store_lines(
             ids.add(checked.webhook_id)
         if len(batch) + len(refused) >= batch_lines:
             await flush()
+        elif number % YIELD_EVERY == 0:
+            # Validating is all computation: let the batch being written send its next statement.
+            await asyncio.sleep(0)
     await flush()
+    assert writing is not None
+    await writing
     return summary
