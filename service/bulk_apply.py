@@ -34,7 +34,8 @@ async def apply_cases(
     per_transaction: int = CASES_PER_TRANSACTION,
 ) -> Counter[str]:
     """Apply every pending event of these cases; how many ended applied, waiting or rejected (and
-    `failed`: left pending, for the service's processor to try again, after an error that is logged)."""
+    `failed`: cases left pending, for the service's processor to try again, after an error that is
+    logged)."""
     outcomes: Counter[str] = Counter()
     cases = iter(case_ids)
     while group := list(islice(cases, per_transaction)):
@@ -67,9 +68,10 @@ async def _apply_group(processor: EventProcessor, case_ids: Sequence[str]) -> Co
 async def _apply_case(
     connection: Connection, processor: EventProcessor, case_id: str, now: datetime
 ) -> Counter[str]:
-    outcomes: Counter[str] = Counter()
-    # Re-read after each event: an applied one may release events that waited for it.
+    final: dict[str, str] = {}
+    # Re-read after each event: an applied one may release events that waited for it, which are then
+    # tried again (and counted by where they end).
     while (row := await connection.fetchrow(NEXT_OF_CASE, case_id)) is not None:
         outcome = await processor.apply_claimed(connection, row, now)
-        outcomes[outcome.state] += 1
-    return outcomes
+        final[outcome.event_id] = outcome.state
+    return Counter(final.values())

@@ -28,16 +28,16 @@ async def service(database_url: str, tmp_path: Path) -> AsyncIterator[Service]:
         yield running_service
 
 
-def case_lines(case_id: str, prefix: str | None = None) -> list[dict[str, Any]]:
+def case_lines(case_id: str, consent_from: str = "2026-11-23") -> list[dict[str, Any]]:
     """A case as a journal system exports it: opened, consent, a meeting, two answers; each with an id."""
     events = [
         samples.case_opened(case_id),
-        samples.consent_given(case_id),
+        samples.consent_given(case_id, valid_from=consent_from),
         samples.meeting_scheduled(case_id),
         samples.responded("p-guardian", "accepted", case_id),
         samples.responded("p-school", "declined", case_id, comment="Ledig den dagen"),
     ]
-    return [{"id": f"{prefix or case_id}-{index}", **event} for index, event in enumerate(events)]
+    return [{"id": f"{case_id}-{index}", **event} for index, event in enumerate(events)]
 
 
 def ndjson(lines: Sequence[object]) -> bytes:
@@ -253,16 +253,28 @@ def test_reading_asks_for_at_most_a_line_and_numbers_every_line() -> None:
 async def test_the_imported_state_is_the_state_that_pushing_the_same_events_leaves(
     pg_template: str, tmp_path: Path
 ) -> None:
+    # Consent from the next day: no invitation leaves while the events come in, so that on both sides
+    # every event is applied before anything is sent (pushed one by one, an invitation could otherwise
+    # leave between two events, and plan a reminder that the next answer cancels). Then a day passes.
+    later = "2026-11-24"
     cases = {
-        "imp-same-1": case_lines("imp-same-1"),
+        "imp-same-1": case_lines("imp-same-1", later),
         # A reply that comes before its meeting waits for it, and is applied when the meeting is.
-        "imp-same-2": [case_lines("imp-same-2")[i] for i in (0, 1, 3, 2, 4)],
+        "imp-same-2": [case_lines("imp-same-2", later)[i] for i in (0, 1, 3, 2, 4)],
         "imp-same-3": [
-            *case_lines("imp-same-3")[:3],
+            *case_lines("imp-same-3", later)[:3],
             {"id": "imp-same-3-x", **samples.event("meeting.cancelled", "imp-same-3", meeting_id="m1")},
         ],
+        "imp-same-4": case_lines("imp-same-4", later)[:3],
     }
     lines = [line for events in cases.values() for line in events]
+
+    async def after_a_day(service: Service) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+        await service.settle()
+        moved = await service.client.post("/v1/test-clock", json={"now": "2026-11-25T12:00:00+01:00"})
+        assert moved.status == 200, await moved.text()
+        views = {case_id: await (await service.case(case_id)).json() for case_id in cases}
+        return views, await outbox(service)
 
     pushed_url = await pg.fresh_database(pg_template)
     imported_url = await pg.fresh_database(pg_template)
@@ -272,12 +284,10 @@ async def test_the_imported_state_is_the_state_that_pushing_the_same_events_leav
                 body = {key: value for key, value in line.items() if key != "id"}
                 response = await pushed.push(body, webhook_id=line["id"])
                 assert response.status == 202, await response.text()
-            await pushed.settle()
-            expected = {case_id: await (await pushed.case(case_id)).json() for case_id in cases}
-            expected_mail = await outbox(pushed)
+            expected, expected_mail = await after_a_day(pushed)
 
         path = tmp_path / "cases.ndjson"
-        path.write_bytes(ndjson(list(lines)))
+        path.write_bytes(ndjson(lines))
         environment = {
             "SIPVAKT_DATABASE_URL": imported_url,
             "SIPVAKT_DATA_DIR": str(tmp_path / "imported"),
@@ -285,17 +295,23 @@ async def test_the_imported_state_is_the_state_that_pushing_the_same_events_leav
         }
         done = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
         assert done.returncode == 0, done.stderr
+        assert "events applied 17, waiting 0, rejected 0" in done.stderr
         async with started(service_settings(imported_url, tmp_path / "imported")) as imported:
-            await imported.settle()
-            actual = {case_id: await (await imported.case(case_id)).json() for case_id in cases}
-            actual_mail = await outbox(imported)
+            actual, actual_mail = await after_a_day(imported)
     finally:
         await pg.drop_database(pg_template, pushed_url)
         await pg.drop_database(pg_template, imported_url)
 
     assert actual == expected
     assert actual_mail == expected_mail
-    assert expected["imp-same-2"]["meetings"][0]["invitations"][0]["status"] == "accepted"
+    # The comparison is of something: invitations left, answers and a cancellation are in the state.
+    assert any(kind == "request" for _, _, kind, *_ in expected_mail)
+    invitations = {
+        i["participant_id"]: i["status"] for i in expected["imp-same-2"]["meetings"][0]["invitations"]
+    }
+    assert (invitations["p-guardian"], invitations["p-school"]) == ("accepted", "declined")
+    assert expected["imp-same-3"]["meetings"][0]["status"] == "cancelled"
+    assert expected["imp-same-4"]["meetings"][0]["invitations"][0]["status"] == "sent"
 
 
 async def outbox(service: Service) -> list[tuple[Any, ...]]:
