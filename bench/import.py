@@ -52,6 +52,7 @@ from service.processor import EventProcessor
 from service.store import body_digest
 
 GOAL = 0.30
+ROUNDS = 3
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 REGIONS = ["blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland"]
 # A region's coordinators and its schools' staff recur across its cases; guardians are one per case.
@@ -310,7 +311,9 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="1,000 cases instead of 10,000")
-    parser.add_argument("--profile", action="store_true", help="print where the import's time goes")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the last round of storing: where the time goes"
+    )
     args = parser.parse_args()
     cases = 1_000 if args.quick else 10_000
     events = cases * EVENTS_PER_CASE
@@ -320,11 +323,22 @@ async def main() -> None:
         print(
             f"{cases} cases × {EVENTS_PER_CASE} events = {events} lines, {path.stat().st_size / 1e6:.1f} MB"
         )
-        copy_seconds = await copy_baseline(server, path)
+        # Rounds taken in turn, the best of each kept: the machine is shared, and a slow moment should
+        # not fall on one side only.
+        copies, imports = [], []
+        for _ in range(ROUNDS - 1):
+            copies.append(await copy_baseline(server, path))
+            async with fresh_database(server) as (_, pool):
+                imports.append((await import_file(pool, path))[0])
+        copies.append(await copy_baseline(server, path))
+        copy_seconds = min(copies)
         print(f"COPY into events (baseline)   {copy_seconds:7.2f} s   {events / copy_seconds:9.0f} events/s")
         async with fresh_database(server) as (url, pool):
             profile = cProfile.Profile() if args.profile else None
-            import_seconds, summary = await import_file(pool, path, profile)
+            last_seconds, summary = await import_file(pool, path, profile)
+            import_seconds = (
+                min([*imports, last_seconds]) if profile is None else min(imports or [last_seconds])
+            )
             print(
                 f"sipvakt import, stored        {import_seconds:7.2f} s"
                 f"   {events / import_seconds:9.0f} events/s"

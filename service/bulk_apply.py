@@ -9,6 +9,7 @@ the same moment; the case lock lets only one of the two apply a case at a time, 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 # Cases per transaction: a commit shared by this many cases' events, and a failing case costs at most
 # this many cases a second, separate try.
 CASES_PER_TRANSACTION = 50
+# Groups in flight at once, each on its own connection: while one waits for the database, another
+# computes its cases' next state.
+CONCURRENT_GROUPS = 3
 
 
 async def apply_cases(
@@ -32,24 +36,36 @@ async def apply_cases(
     progress: Callable[[int], object] = lambda done: None,
     *,
     per_transaction: int = CASES_PER_TRANSACTION,
+    concurrency: int = CONCURRENT_GROUPS,
 ) -> Counter[str]:
     """Apply every pending event of these cases; how many ended applied, waiting or rejected (and
     `failed`: cases left pending, for the service's processor to try again, after an error that is
     logged)."""
     outcomes: Counter[str] = Counter()
     cases = iter(case_ids)
-    while group := list(islice(cases, per_transaction)):
+
+    async def worker() -> None:
+        # Groups are disjoint, so workers never wait for each other's locks.
+        while group := list(islice(cases, per_transaction)):
+            outcomes.update(await _apply_or_leave(processor, group))
+            progress(len(group))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return outcomes
+
+
+async def _apply_or_leave(processor: EventProcessor, group: list[str]) -> Counter[str]:
+    try:
+        return await _apply_group(processor, group)
+    except Exception as error:
+        log_failure(log, "applying a group of cases failed; trying them one at a time", error)
+    outcomes: Counter[str] = Counter()
+    for case_id in group:
         try:
-            outcomes += await _apply_group(processor, group)
-        except Exception as error:
-            log_failure(log, "applying a group of cases failed; trying them one at a time", error)
-            for case_id in group:
-                try:
-                    outcomes += await _apply_group(processor, [case_id])
-                except Exception as single:
-                    log_failure(log, "applying a case's events failed; left to the service", single)
-                    outcomes["failed"] += 1
-        progress(len(group))
+            outcomes.update(await _apply_group(processor, [case_id]))
+        except Exception as single:
+            log_failure(log, "applying a case's events failed; left to the service", single)
+            outcomes["failed"] += 1
     return outcomes
 
 

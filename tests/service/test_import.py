@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from service import access
@@ -17,7 +18,7 @@ from service.bulk_apply import apply_cases
 from service.bulk_import import MAX_LINE, LineReader, LineReport, StoreSummary, store_lines
 from tests import pg, samples
 from tests.service.harness import Service, service_settings, started
-from tests.service.processes import run_command
+from tests.service.processes import ServiceProcess, run_command
 
 CLOCK = "2026-11-23T09:00:00+01:00"
 
@@ -319,3 +320,31 @@ async def outbox(service: Service) -> list[tuple[Any, ...]]:
         "select message_id, case_id, kind, channel, recipient, state from outbox order by message_id"
     )
     return [tuple(row.values()) for row in rows]
+
+
+@pytest.mark.slow
+async def test_the_command_works_beside_a_running_service_on_the_embedded_database(tmp_path: Path) -> None:
+    environment = {
+        "SIPVAKT_DATA_DIR": str(tmp_path / "data"),
+        "SIPVAKT_ADMIN_TOKEN": "import-admin-token-0123456789",
+        "SIPVAKT_TEST_CLOCK": CLOCK,
+    }
+    service = ServiceProcess(environment)
+    await service.start(within_seconds=180)
+    try:
+        path = tmp_path / "open-cases.ndjson"
+        path.write_bytes(ndjson(case_lines("imp-beside")))
+        done = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
+        assert done.returncode == 0, done.stderr
+        assert [json.loads(line)["status"] for line in done.stdout.splitlines()] == ["accepted"] * 5
+        headers = {"Authorization": f"Bearer {environment['SIPVAKT_ADMIN_TOKEN']}"}
+        async with (
+            aiohttp.ClientSession(headers=headers) as client,
+            client.get(service.url + "/v1/cases/imp-beside") as response,
+        ):
+            assert response.status == 200
+            case = await response.json()
+        invitations = {i["participant_id"]: i["status"] for i in case["meetings"][0]["invitations"]}
+        assert (invitations["p-guardian"], invitations["p-school"]) == ("accepted", "declined")
+    finally:
+        assert service.stop() == 0
