@@ -108,6 +108,7 @@ bench: install-test
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/testclock.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/import.py
 
 docs: install-test
 	$(BIN)/mkdocs build --strict

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from stdnum import luhn
 
@@ -20,8 +21,11 @@ _CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9]{2})?([0-9]{6})[-+]?([0-9]{4})(?![0-
 _CENTURIES = (1800, 1900, 2000)
 
 
+@lru_cache(maxsize=8192)
 def holds_identity_number(text: str) -> bool:
-    """True if `text` holds a Luhn-valid personnummer or samordningsnummer that encodes a real date."""
+    """True if `text` holds a Luhn-valid personnummer or samordningsnummer that encodes a real date.
+
+    Remembered: the same meeting and participant ids recur in every case of a bulk import."""
     for match in _CANDIDATE.finditer(text):
         yymmdd, last_four = match.group(1), match.group(2)
         if luhn.is_valid(yymmdd + last_four) and _is_a_birth_date(yymmdd):

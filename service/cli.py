@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     deadlines.add_argument("--now", help="read deadlines at this RFC 3339 time (default: the current time)")
     deadlines.set_defaults(run=_deadlines)
 
+    bulk = commands.add_parser("import", help="take in a file of events, one JSON object a line with its id")
+    bulk.add_argument("--integration", required=True, help="the name of the integration the events come from")
+    bulk.add_argument("--file", required=True, type=Path, help="NDJSON: one event a line, each with an id")
+    bulk.set_defaults(run=_import)
+
     integration = commands.add_parser("integration", help="systems that push events")
     integration_commands = integration.add_subparsers(dest="action", required=True)
     create = integration_commands.add_parser("create", help="register an integration; prints its secret once")
@@ -173,6 +178,19 @@ def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sipvakt: event [{position}] not applied: {reason}", file=sys.stderr)
     print(json.dumps(deadlines_view(result.case), ensure_ascii=False, indent=2))
     return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from service.import_command import ImportRefused, run_import
+
+    try:
+        return asyncio.run(run_import(settings, args.integration, args.file, sys.stdout))
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        raise CommandError(f"{args.file}: {exc.strerror}") from None
+    except ImportRefused as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _location(index: int, error: FieldError) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from datetime import datetime
 
 from aiohttp import web
 
@@ -63,11 +65,10 @@ async def _receive(request: web.Request) -> web.Response:
         except RateLimited as limited:
             raise TooManyRequests(limited.retry_after) from None
         raise Problem(401, "invalid-signature", str(exc)) from None
-    event = _validated(body, rt.rulebook.names())
-    if isinstance(event.data, MeetingScheduled | MeetingRescheduled) and event.data.starts_at <= (
-        await rt.clock.now()
-    ):
-        raise _invalid([FieldError(loc=["data", "starts_at"], msg="the meeting's start has passed")])
+    try:
+        event = validated_body(body, rt.rulebook.names(), await rt.clock.now())
+    except EventValidationError as exc:
+        raise invalid_fields("invalid-event", "event", exc.errors) from None
     integration_id = key.owner
     async with rt.pool.acquire() as connection, connection.transaction():
         intake = await store.store_event(
@@ -106,16 +107,23 @@ async def _read_limited(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
-def _validated(body: bytes, regions: list[str]) -> Event:
+def validated_body(body: bytes, regions: Collection[str], now: datetime) -> Event:
+    """The event a request body holds, as it is kept; EventValidationError listing what is wrong.
+
+    `sipvakt import` validates each of its lines here too, so that a file and a request are held to
+    exactly the same rules."""
     try:
         decoded = parse_json(body)
     except JsonInputError as exc:
-        raise _invalid([FieldError(loc=[], msg=str(exc))]) from None
-    try:
-        return accept_event(decoded, regions)
-    except EventValidationError as exc:
-        raise _invalid(exc.errors) from None
+        raise EventValidationError([FieldError(loc=[], msg=str(exc))]) from None
+    return validated_event(decoded, regions, now)
 
 
-def _invalid(errors: list[FieldError]) -> Problem:
-    return invalid_fields("invalid-event", "event", errors)
+def validated_event(decoded: object, regions: Collection[str], now: datetime) -> Event:
+    """A decoded body as the event that is kept, judged at `now`; EventValidationError otherwise."""
+    event = accept_event(decoded, regions)
+    if isinstance(event.data, MeetingScheduled | MeetingRescheduled) and event.data.starts_at <= now:
+        raise EventValidationError(
+            [FieldError(loc=["data", "starts_at"], msg="the meeting's start has passed")]
+        )
+    return event

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from asyncpg import Record
+import asyncpg
 
 from config.settings import DEFAULT_RETENTION_DAYS
 from scheduler.clock import Clock
@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 # How many of the oldest pending events to look among for a case no other process holds.
 CANDIDATES = 32
+# Under the case's lock, the case's own oldest pending event goes first.
+NEXT_OF_CASE = (
+    "select event_id, integration_id, payload, received_at, trace_context from events"
+    " where case_id = $1 and state = 'pending' order by seq limit 1 for update"
+)
+CASE_LOCK = "hashtextextended('case:' || $1, 0)"
 
 
 @dataclass(frozen=True)
@@ -66,30 +72,33 @@ class EventProcessor:
             event_row = None
             for candidate in sorted(candidates, key=lambda row: row["seq"]):
                 if not await connection.fetchval(
-                    "select pg_try_advisory_xact_lock(hashtextextended('case:' || $1, 0))",
+                    f"select pg_try_advisory_xact_lock({CASE_LOCK})",
                     candidate["case_id"],
                 ):
                     continue  # another process is applying this case's events
                 # Under the case's lock, the case's own oldest pending event goes first.
-                event_row = await connection.fetchrow(
-                    "select event_id, integration_id, payload, received_at, trace_context from events"
-                    " where case_id = $1 and state = 'pending' order by seq limit 1 for update",
-                    candidate["case_id"],
-                )
+                event_row = await connection.fetchrow(NEXT_OF_CASE, candidate["case_id"])
                 if event_row is not None:
                     break
             if event_row is None:
                 return None
-            event = parse_event(event_row["payload"])
-            attributes = {tracing.EVENT_ID: event_row["event_id"], tracing.EVENT_TYPE: event.type}
-            with tracing.continued("apply event", event_row["trace_context"], attributes) as span:
-                outcome = await self._apply(connection, event_row, event)
-                span.set_attribute(tracing.OUTCOME, outcome.state)
-                return outcome
+            return await self.apply_claimed(connection, event_row, await self.clock.now())
 
-    async def _apply(self, connection: store.Connection, event_row: Record, event: Event) -> Outcome:
-        """Apply one event, under its case's lock, in the caller's transaction."""
-        now = await self.clock.now()
+    async def apply_claimed(
+        self, connection: store.Connection, event_row: asyncpg.Record, now: datetime
+    ) -> Outcome:
+        """Apply one event whose case lock the caller holds in its transaction (`NEXT_OF_CASE`'s row), in
+        a span that continues the trace of the request that stored it."""
+        event = parse_event(event_row["payload"])
+        attributes = {tracing.EVENT_ID: event_row["event_id"], tracing.EVENT_TYPE: event.type}
+        with tracing.continued("apply event", event_row["trace_context"], attributes) as span:
+            outcome = await self._apply(connection, event_row, event, now)
+            span.set_attribute(tracing.OUTCOME, outcome.state)
+            return outcome
+
+    async def _apply(
+        self, connection: store.Connection, event_row: asyncpg.Record, event: Event, now: datetime
+    ) -> Outcome:
         case = await store.load_case(connection, event.case_id, for_update=True)
         overrides = await policies.overrides_for_event(connection, case, event)
         context = Context(

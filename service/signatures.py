@@ -46,6 +46,11 @@ def sign(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def is_webhook_id(text: str) -> bool:
+    """What a webhook-id (and a line's `id` in `sipvakt import`) may be: printable ASCII, not too long."""
+    return 0 < len(text) <= MAX_ID_LENGTH and text.isprintable() and text.isascii()
+
+
 def verify(
     headers: MultiMapping[str], body: bytes, keys: Iterable[SigningKey], now: datetime
 ) -> tuple[str, SigningKey]:
@@ -56,7 +61,7 @@ def verify(
     message_id, timestamp_text, signature_header = (headers.get(name, "") for name in SIGNED_HEADERS)
     if not message_id or not timestamp_text or not signature_header:
         raise SignatureError("webhook-id, webhook-timestamp and webhook-signature headers are required")
-    if len(message_id) > MAX_ID_LENGTH or not message_id.isprintable() or not message_id.isascii():
+    if not is_webhook_id(message_id):
         raise SignatureError("webhook-id must be printable ASCII of at most 200 characters")
     if not timestamp_text.isascii() or not timestamp_text.isdigit() or len(timestamp_text) > 12:
         raise SignatureError("webhook-timestamp must be whole seconds since the Unix epoch")
