@@ -39,7 +39,9 @@ def result(name: str, value: float, goal: str, passed: bool) -> None:
 
 def spread(values: list[float]) -> str:
     """Median and range of several runs, for the report."""
-    return f"median {statistics.median(values):.3g}, {min(values):.3g}–{max(values):.3g} over {len(values)} runs"
+    return (
+        f"median {statistics.median(values):.3g}, {min(values):.3g}–{max(values):.3g} over {len(values)} runs"
+    )
 
 
 def quantile(values: list[float], q: float) -> float:
