@@ -101,14 +101,12 @@ async def post(session: aiohttp.ClientSession, url: str, request: tuple[bytes, d
 class Sink:
     """Counts messages and notes when each arrived (loop time is not shared across threads: wall time)."""
 
-    arrivals: dict[str, float] = field(default_factory=dict)
-    count: int = 0
+    arrivals: list[tuple[str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            self.count += 1
-            self.arrivals[envelope.rcpt_tos[0] + str(self.count)] = datetime.now(UTC).timestamp()
+            self.arrivals.append((envelope.rcpt_tos[0], datetime.now(UTC).timestamp()))
         return "250 OK"
 
 
