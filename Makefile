@@ -9,7 +9,7 @@ UV := $(UV_VENV)/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: catalogs install install-test lock check-lock compose-cli run migrate test lint typecheck format bench docs clean browser oidc-provider
+.PHONY: catalogs install install-test lock check-lock compose-cli run migrate test lint typecheck format bench bench-quick docs clean browser oidc-provider
 
 # uv's own message names its command; ours names the one this project uses.
 define check_lock
@@ -103,12 +103,21 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Each benchmark ends with one line per figure, `RESULT <name> <value> goal <goal> PASS|FAIL`.
+BENCH_QUICK := timers messages intake pipeline
+
 bench: install-test
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/testclock.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/pipeline.py
+
+# Each of them in under a minute, on smaller numbers.
+bench-quick: install-test
+	@for name in $(BENCH_QUICK); do $(BIN)/python bench/$$name.py --quick || exit 1; done
 
 docs: install-test
 	$(BIN)/mkdocs build --strict

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from common import result
 
 from scheduler.clock import SystemClock
 from scheduler.timers import DueTimer
@@ -35,7 +36,7 @@ DUE = 20_000  # timers fired in (a), (b) and (c)
 PROCRASTINATE_DUE = 4_000
 PROCRASTINATE_CONCURRENCY = 10
 SPIKE = 10_000  # due timers in (d)
-PENDING = (10_000, 100_000, 1_000_000)
+PENDING: tuple[int, ...] = (10_000, 100_000, 1_000_000)
 STEADY_SECONDS = 10  # length of the arrival stream in (e)
 WORKERS = 3
 ROUNDS = 3  # of (a) and (b)
@@ -254,8 +255,13 @@ async def procrastinate_run(server: str, pending: int) -> float:
 # The report.
 
 
-async def main() -> None:
+async def main(quick: bool) -> None:
     import logging
+
+    global DUE, PENDING, ROUNDS
+    if quick:
+        # Under a minute: fewer timers, no million pending, no procrastinate.
+        DUE, PENDING, ROUNDS = 4_000, (10_000, 100_000), 2
 
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("procrastinate").setLevel(logging.ERROR)
@@ -270,6 +276,13 @@ async def main() -> None:
     ceiling, single = statistics.median(ceilings), statistics.median(singles)
     print(f"(a) raw ceiling, claim + bulk done      {ceiling:9.0f} timers/s   (baseline)")
     print(f"(b) one worker, no-op handler           {single:9.0f} timers/s   {single / ceiling:6.0%} of (a)")
+    result("timers_one_worker_of_ceiling", single / ceiling, ">=0.70", single / ceiling >= 0.70)
+    if quick:
+        spikes = {pending: await spike_among_pending(server, pending) for pending in PENDING}
+        growth = spikes[PENDING[-1]] / spikes[PENDING[0]]
+        print(f"(d) {SPIKE} due among {PENDING[-1]:,} pending: {growth:.2f}x the cost at {PENDING[0]:,}")
+        result("timers_spike_growth", growth, "<=1.3", growth <= 1.3)
+        return
     several = await worker_processes(server)
     print(
         f"(c) {WORKERS} worker processes                  {several:9.0f} timers/s   "
@@ -288,6 +301,9 @@ async def main() -> None:
         f" p50 {stream.p50 * 1000:.0f} ms, p99 {stream.p99 * 1000:.0f} ms,"
         f" worst {stream.worst * 1000:.0f} ms ({stream.fired} timers)"
     )
+    growth = spikes[PENDING[-1]] / base
+    result("timers_spike_growth", growth, "<=1.3", growth <= 1.3)
+    result("timers_stream_p99_ms", stream.p99 * 1000, "<1000", stream.p99 < 1.0)
     procrastinate_alone = await procrastinate_run(server, 0)
     procrastinate_pending = await procrastinate_run(server, PENDING[1])
     rate_alone = PROCRASTINATE_DUE / procrastinate_alone
@@ -307,4 +323,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         asyncio.run(worker_process_main(sys.argv[2]))
     else:
-        asyncio.run(main())
+        asyncio.run(main("--quick" in sys.argv[1:]))

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     # How long one SMTP exchange may take before the message is tried again later.
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Sessions kept open to the SMTP server, each carrying many messages, and how long one may sit unused
+    # before it is closed (well under the five minutes after which RFC 5321 lets a server drop it).
+    smtp_pool_size: int = Field(default=4, ge=1, le=64)
+    smtp_idle_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How long the database may take before a request answers 503 instead of waiting: to open a connection,
     # to run one statement, and to get a connection from the pool when every one is busy.
     database_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=600)

@@ -26,6 +26,9 @@ class TemporaryFailure(Exception):
 class Transport(Protocol):
     async def send(self, sender: str, recipient: str, message: bytes, key: str) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of whatever the transport keeps open (kept SMTP sessions); it is not used after."""
+
 
 @dataclass(frozen=True)
 class SmtpTransport:
@@ -52,6 +55,9 @@ class SmtpTransport:
             raise TemporaryFailure(f"SMTP {codes[0] if codes else 'refused'}") from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(type(exc).__name__) from None
+
+    async def close(self) -> None:
+        """Nothing is kept: each message had a connection of its own."""
 
     def _client(self) -> aiosmtplib.SMTP:
         # With starttls or tls configured, a server that cannot do TLS is an error, never plaintext.
@@ -91,6 +97,9 @@ class FolderTransport:
 
     async def send(self, sender: str, recipient: str, message: bytes, key: str) -> None:
         await asyncio.to_thread(self._write, key, message)
+
+    async def close(self) -> None:
+        """Nothing is kept open between messages."""
 
     def _write(self, key: str, message: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,7 @@ async def letter_pdf_bytes(
     regions, organisations = _scope(principal)
     letter = await rt.pool.fetchrow(
         "select l.pdf, l.case_id, l.region, l.organisations, c.state -> 'person' ->> 'reference' as reference"
-        " from letters l join cases c using (case_id)"
+        " from letters l left join cases c using (case_id)"
         " where ($1::text[] is null or l.region = any($1)) and ($2::text[] is null or l.organisations && $2)"
         " and l.letter_id = $3",
         regions,

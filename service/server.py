@@ -19,7 +19,8 @@ from calendars.workdays import WorkingCalendar
 from config.rules import load_rulebook
 from config.settings import Settings
 from notifiers.compose import Sender
-from notifiers.transport import FolderTransport, SmtpTransport, Transport
+from notifiers.smtp_pool import SmtpPool
+from notifiers.transport import FolderTransport, Transport
 from scheduler.clock import Clock, SystemClock
 from scheduler.planning import DeadlinePlanner
 from scheduler.retention import RETENTION_KIND
@@ -65,16 +66,19 @@ async def make_clock(pool: Pool, setting: str | None, wall_clock: Clock) -> Cloc
 
 
 def make_transport(settings: Settings) -> Transport:
-    """SMTP when a host is configured; otherwise `.eml` files under SIPVAKT_DATA_DIR/outbox."""
+    """SMTP over kept sessions when a host is configured; otherwise `.eml` files under
+    SIPVAKT_DATA_DIR/outbox."""
     if settings.smtp_host is None:
         return FolderTransport(settings.outbox_dir)
-    return SmtpTransport(
+    return SmtpPool(
         host=settings.smtp_host,
         port=settings.smtp_port_or_default,
         tls=settings.smtp_tls,
         username=settings.smtp_username,
         password=settings.smtp_password,
         timeout=settings.smtp_timeout_seconds,
+        size=settings.smtp_pool_size,
+        idle_seconds=settings.smtp_idle_seconds,
     )
 
 
@@ -229,6 +233,7 @@ async def running(
             shutdown.begin()
             await stop_workers(workers, shutdown.seconds_left(reserve=HAND_BACK_RESERVE_SECONDS))
             await asyncio.gather(watching, return_exceptions=True)
+            await runtime.transport.close()
             await database.close()
 
 

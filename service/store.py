@@ -70,10 +70,13 @@ async def store_event(
         return Intake("foreign", None)
     digest = body_digest(body)
     event_id = "evt_" + secrets.token_hex(12)
+    # The notice to the event processor goes in the same statement: one round trip less per event.
     inserted = await connection.fetchval(
-        "insert into events (event_id, integration_id, webhook_id, body_sha256, case_id, type, occurred_at,"
-        " received_at, payload, trace_context) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " on conflict (integration_id, webhook_id) do nothing returning event_id",
+        "with stored as (insert into events (event_id, integration_id, webhook_id, body_sha256, case_id,"
+        " type, occurred_at, received_at, payload, trace_context)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " on conflict (integration_id, webhook_id) do nothing returning event_id, case_id)"
+        f" select event_id from stored, pg_notify('{EVENTS_CHANNEL}', stored.case_id)",
         event_id,
         integration_id,
         webhook_id,
@@ -86,7 +89,6 @@ async def store_event(
         tracing.current_trace_context(),
     )
     if inserted is not None:
-        await connection.execute("select pg_notify($1, $2)", EVENTS_CHANNEL, event.case_id)
         return Intake("accepted", inserted)
     earlier = await connection.fetchrow(
         "select event_id, body_sha256 from events where integration_id = $1 and webhook_id = $2",
@@ -102,14 +104,19 @@ async def claim_case(connection: Connection, case_id: str, integration_id: str, 
     """The integration the case belongs to: the one that already owns it, or else `integration_id`, which
     claims it now. Atomic: of two transactions claiming one new id, the second waits for the first and
     then finds its owner."""
-    await connection.execute(
-        "insert into case_owners (case_id, integration_id, claimed_at) values ($1, $2, $3)"
-        " on conflict (case_id) do nothing",
+    # One round trip in the usual cases (a new case, or one already owned): the insert's own row, or the
+    # owner this statement's snapshot sees. Only when another transaction claimed it concurrently does
+    # neither show, and the owner is read again once that one has committed.
+    owner: str | None = await connection.fetchval(
+        "with claimed as (insert into case_owners (case_id, integration_id, claimed_at) values ($1, $2, $3)"
+        " on conflict (case_id) do nothing returning integration_id)"
+        " select integration_id from claimed union all"
+        " select integration_id from case_owners where case_id = $1 limit 1",
         case_id,
         integration_id,
         now,
     )
-    return await case_owner(connection, case_id) or integration_id
+    return owner or await case_owner(connection, case_id) or integration_id
 
 
 async def case_owner(connection: Connection, case_id: str) -> str | None:
