@@ -353,7 +353,8 @@ def print_breakdown(moved: Moved) -> None:
 
 async def main(cases: int, profile_lines: int, baseline: bool) -> None:
     print(f"sipvakt test-clock benchmark, {os.cpu_count()} CPUs, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"{cases} open cases, one move of a year\n")
+    # The machine is shared: its load says how much of it the run had.
+    print(f"{cases} open cases, one move of a year; load average {os.getloadavg()[0]:.1f}\n")
     server = server_url()
     source = "bench_" + secrets.token_hex(4)
     admin = await asyncpg.connect(server)
@@ -385,6 +386,7 @@ async def main(cases: int, profile_lines: int, baseline: bool) -> None:
                 f"{label:24} {moved.seconds:9.1f} {moved.timers:8} {moved.messages:9}"
                 f" {moved.deviations:11} {moved.moments:8}"
             )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     per_moment = passed.seconds / max(passed.moments, 1) * 1000
     print(f"\n{per_moment:.1f} ms per moment on the way")
     if jumped is not None:

@@ -177,10 +177,9 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
             await cancel_unsent(connection, case.case_id, effect)
         elif isinstance(effect, RecordDeviation):
             await record_deviation(connection, case, effect)
-    if notify_timers:
-        await connection.execute("select pg_notify($1, '')", TIMERS_CHANNEL)
-    if notify_outbox:
-        await connection.execute("select pg_notify($1, '')", OUTBOX_CHANNEL)
+    channels = [TIMERS_CHANNEL] * notify_timers + [OUTBOX_CHANNEL] * notify_outbox
+    if channels:
+        await connection.execute("select pg_notify(channel, '') from unnest($1::text[]) as channel", channels)
 
 
 # Timers and messages are written in runs; every other effect on its own.
