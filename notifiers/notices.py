@@ -18,10 +18,11 @@ from notifiers.compose import Sender, message_id, organizer_address
 from notifiers.datefmt import format_moment, format_span
 from notifiers.digest import LANGUAGE, answer_name, digest_notice
 from notifiers.i18n import text
-from notifiers.mime import Envelope, MailAddress, build_plain_email, to_bytes
+from notifiers.mime import Envelope, MailAddress
 from notifiers.notice_subject import NoticeSubject, UnknownNotice, who
 from notifiers.reminder_notices import REMINDER_NOTICES
 from notifiers.templates import NoticeMessage, render_notice
+from notifiers.wire import plain_email_bytes
 from scheduler.case import Case, Meeting, ParticipantInfo
 from scheduler.digest import NOTICE as DIGEST_NOTICE
 from scheduler.digest import Digest
@@ -288,4 +289,4 @@ def notice_email(
         date=now,
         reply_to=reply_to,
     )
-    return to_bytes(build_plain_email(envelope, render_notice(notice)))
+    return plain_email_bytes(envelope, render_notice(notice))

@@ -232,6 +232,10 @@ class DeliveryWorker:
             await self.pool.execute(MARK_DEFERRED, row["message_id"], retry_at, outcome.reason)
             return
         invitation = _invitation(row)
+        if invitation is None and isinstance(outcome, Delivered):
+            # A plain message changes nothing else: one statement, not a transaction of three round trips.
+            await self.pool.execute(MARK_SENT, row["message_id"], outcome.at)
+            return
         async with self.pool.acquire() as connection, connection.transaction():
             if isinstance(outcome, Delivered):
                 await connection.execute(MARK_SENT, row["message_id"], outcome.at)

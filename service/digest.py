@@ -16,11 +16,11 @@ from datetime import date, datetime, time, timedelta
 
 from calendars.workdays import WorkingCalendar
 from config.rules import RuleBook
-from scheduler.case import Case
 from scheduler.digest import DigestSchedule, NewDeviation, collect
 from scheduler.effects import QueueMessage
 from scheduler.timers import DueTimer
 from service import store
+from service.open_cases import OpenCases
 from service.store import OUTBOX_CHANNEL, TIMER_NOTICE_HORIZON, TIMERS_CHANNEL, Connection
 from service.timers import TimerHandler
 
@@ -83,9 +83,9 @@ async def ensure_next(connection: Connection, schedule: DigestSchedule, now: dat
     return day
 
 
-async def send(connection: Connection, day: date, now: datetime) -> int:
+async def send(connection: Connection, day: date, now: datetime, cases: OpenCases | None = None) -> int:
     """Queue `day`'s digests, mark their deviations listed and record the run; return how many were
-    queued. A day that has run already queues nothing."""
+    queued. A day that has run already queues nothing. `cases` keeps the open cases read by earlier days."""
     if await connection.fetchval("select true from digests where day = $1", day):
         return 0
     first: datetime | None = await connection.fetchval("select min(ran_at) from digests")
@@ -94,19 +94,24 @@ async def send(connection: Connection, day: date, now: datetime) -> int:
         NewDeviation(row["deviation_id"], row["case_id"], row["kind"], row["detected_at"])
         for row in await connection.fetch(NEW_DEVIATIONS, since)
     ]
-    rows = await connection.fetch("select state from cases where status = 'open' order by case_id")
-    digests = collect(day, now, (Case.model_validate(row["state"]) for row in rows), deviations)
-    for address, digest in digests.items():
-        message = QueueMessage(
-            key=message_key(day, address),
-            kind="digest",
-            channel="email",
-            meeting_id=None,
-            participant_id=None,
-            recipient=address,
-            payload=digest.payload(),
-        )
-        await store.queue_message(connection, None, message, now)
+    digests = collect(day, now, await (cases or OpenCases()).read(connection), deviations)
+    await store.queue_messages(
+        connection,
+        None,
+        [
+            QueueMessage(
+                key=message_key(day, address),
+                kind="digest",
+                channel="email",
+                meeting_id=None,
+                participant_id=None,
+                recipient=address,
+                payload=digest.payload(),
+            )
+            for address, digest in digests.items()
+        ],
+        now,
+    )
     await connection.execute(
         "insert into digests (day, ran_at, messages) values ($1, $2, $3)", day, now, len(digests)
     )
@@ -127,6 +132,8 @@ class DigestTimerHandler:
 
     def __init__(self, schedule: DigestSchedule) -> None:
         self.schedule = schedule
+        # Kept from day to day: each digest validates again only the cases changed since the last one.
+        self.cases = OpenCases()
 
     async def __call__(self, connection: Connection, timer: DueTimer, now: datetime) -> None:
         day = date.fromisoformat(str(timer.payload["day"]))
@@ -136,7 +143,7 @@ class DigestTimerHandler:
             # since new deviations stay new until a digest lists them.
             await arm(connection, self.schedule, self.schedule.catch_up_day(now), now)
             return
-        await send(connection, day, now)
+        await send(connection, day, now, self.cases)
         await arm(connection, self.schedule, self.schedule.calendar.working_day_after(day), now)
 
 

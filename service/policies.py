@@ -25,6 +25,25 @@ async def overrides_for(connection: Connection, region: str, case_id: str) -> Po
     return PolicyOverrides(region=found.get("region"), case=found.get("case"))
 
 
+# A case under its lock, with the overrides that apply to it, in one round trip.
+CASE_WITH_OVERRIDES = """
+select c.state,
+    (select override from reminder_policies where scope = 'region' and subject = c.region) as region_override,
+    (select override from reminder_policies where scope = 'case' and subject = c.case_id) as case_override
+from cases c where c.case_id = $1 for update of c
+"""
+
+
+async def case_for_update(connection: Connection, case_id: str) -> tuple[Case | None, PolicyOverrides]:
+    """The case, locked for update, and its overrides (none for a case that does not exist)."""
+    row = await connection.fetchrow(CASE_WITH_OVERRIDES, case_id)
+    if row is None:
+        return None, PolicyOverrides()
+    return Case.model_validate(row["state"]), PolicyOverrides(
+        region=row["region_override"], case=row["case_override"]
+    )
+
+
 async def overrides_for_event(connection: Connection, case: Case | None, event: Event) -> PolicyOverrides:
     """The overrides for the case an event is about; a `case.opened` names its region itself."""
     if case is not None:

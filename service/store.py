@@ -162,13 +162,19 @@ async def save_case(connection: Connection, case: Case, now: datetime) -> None:
 
 
 async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:
-    """Write the effects of one decision, in order, in the caller's transaction."""
+    """Write the effects of one decision, in order, in the caller's transaction. A run of timers to set,
+    or of messages to queue, goes in one round trip: a recompute re-arms every timer of its case."""
     notify_timers = notify_outbox = False
-    for effect in effects:
+    for effect, run in _runs(effects):
         if isinstance(effect, SetTimer):
-            await set_timer(connection, case.case_id, effect, now)
+            timers = [timer for timer in run if isinstance(timer, SetTimer)]
+            await set_timers(connection, case.case_id, timers, now)
             # Only a timer due soon needs a sleeping worker woken; the rest are found by its next look.
-            notify_timers = notify_timers or effect.due_at <= now + TIMER_NOTICE_HORIZON
+            notify_timers = notify_timers or any(t.due_at <= now + TIMER_NOTICE_HORIZON for t in timers)
+        elif isinstance(effect, QueueMessage):
+            messages = [message for message in run if isinstance(message, QueueMessage)]
+            await queue_messages(connection, case.case_id, messages, now)
+            notify_outbox = True
         elif isinstance(effect, CancelTimers):
             await connection.execute(
                 "update timers set state = 'cancelled', updated_at = $3 where case_id = $1"
@@ -177,17 +183,28 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
                 effect.prefix,
                 now,
             )
-        elif isinstance(effect, QueueMessage):
-            await queue_message(connection, case.case_id, effect, now)
-            notify_outbox = True
         elif isinstance(effect, CancelUnsentMessages):
             await cancel_unsent(connection, case.case_id, effect)
         elif isinstance(effect, RecordDeviation):
             await record_deviation(connection, case, effect)
-    if notify_timers:
-        await connection.execute("select pg_notify($1, '')", TIMERS_CHANNEL)
-    if notify_outbox:
-        await connection.execute("select pg_notify($1, '')", OUTBOX_CHANNEL)
+    channels = [TIMERS_CHANNEL] * notify_timers + [OUTBOX_CHANNEL] * notify_outbox
+    if channels:
+        await connection.execute("select pg_notify(channel, '') from unnest($1::text[]) as channel", channels)
+
+
+# Timers and messages are written in runs; every other effect on its own.
+_BATCHED = (SetTimer, QueueMessage)
+
+
+def _runs(effects: list[Effect]) -> list[tuple[Effect, list[Effect]]]:
+    """The effects in order, each with the run of effects of the same batched kind that it starts."""
+    runs: list[tuple[Effect, list[Effect]]] = []
+    for effect in effects:
+        if runs and isinstance(effect, _BATCHED) and type(runs[-1][0]) is type(effect):
+            runs[-1][1].append(effect)
+        else:
+            runs.append((effect, [effect]))
+    return runs
 
 
 async def cancel_unsent(connection: Connection, case_id: str, effect: CancelUnsentMessages) -> None:
@@ -211,46 +228,71 @@ async def cancel_unsent(connection: Connection, case_id: str, effect: CancelUnse
         await connection.execute("delete from letters where case_id = $1 and state = 'queued'", case_id)
 
 
+SET_TIMER = (
+    "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at, trace_context)"
+    " values ($1, $2, $3, $4, $5, $6, $6, $7)"
+    " on conflict (case_id, key) do update set kind = excluded.kind, due_at = excluded.due_at,"
+    " payload = excluded.payload, state = 'scheduled', attempts = 0, last_error = null,"
+    " trace_context = excluded.trace_context,"
+    " lease_owner = null, lease_until = null,"
+    " updated_at = excluded.updated_at"
+    " where timers.state in ('scheduled', 'cancelled') or timers.due_at <> excluded.due_at"
+)
+QUEUE_MESSAGE = (
+    "insert into outbox (message_id, case_id, kind, channel, meeting_id, participant_id, recipient,"
+    " payload, next_attempt_at, created_at, trace_context)"
+    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
+    " on conflict (message_id) do nothing"
+)
+
+
 async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: datetime) -> None:
     """Create the timer, or move it (a claimed one too: its worker then lets go of it); a timer that already
     fired or was parked as dead is armed again only for a new due time."""
-    await connection.execute(
-        "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at, trace_context)"
-        " values ($1, $2, $3, $4, $5, $6, $6, $7)"
-        " on conflict (case_id, key) do update set kind = excluded.kind, due_at = excluded.due_at,"
-        " payload = excluded.payload, state = 'scheduled', attempts = 0, last_error = null,"
-        " trace_context = excluded.trace_context,"
-        " lease_owner = null, lease_until = null,"
-        " updated_at = excluded.updated_at"
-        " where timers.state in ('scheduled', 'cancelled') or timers.due_at <> excluded.due_at",
-        case_id,
-        timer.key,
-        timer.kind,
-        timer.due_at,
-        timer.payload,
-        now,
-        tracing.current_trace_context(),
+    await set_timers(connection, case_id, [timer], now)
+
+
+async def set_timers(connection: Connection, case_id: str, timers: list[SetTimer], now: datetime) -> None:
+    """`set_timer` for each, in order, in one round trip."""
+    if not timers:
+        return
+    trace = tracing.current_trace_context()
+    await connection.executemany(
+        SET_TIMER,
+        [(case_id, timer.key, timer.kind, timer.due_at, timer.payload, now, trace) for timer in timers],
     )
 
 
 async def queue_message(
     connection: Connection, case_id: str | None, message: QueueMessage, now: datetime
 ) -> None:
-    await connection.execute(
-        "insert into outbox (message_id, case_id, kind, channel, meeting_id, participant_id, recipient,"
-        " payload, next_attempt_at, created_at, trace_context)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
-        " on conflict (message_id) do nothing",
-        message.key,
-        case_id,
-        message.kind,
-        message.channel,
-        message.meeting_id,
-        message.participant_id,
-        message.recipient,
-        message.payload,
-        now,
-        tracing.current_trace_context(),
+    await queue_messages(connection, case_id, [message], now)
+
+
+async def queue_messages(
+    connection: Connection, case_id: str | None, messages: list[QueueMessage], now: datetime
+) -> None:
+    """Queue each message once (a key already queued is left as it is), in order, in one round trip."""
+    if not messages:
+        return
+    trace = tracing.current_trace_context()
+    await connection.executemany(
+        QUEUE_MESSAGE,
+        [
+            (
+                message.key,
+                case_id,
+                message.kind,
+                message.channel,
+                message.meeting_id,
+                message.participant_id,
+                message.recipient,
+                message.payload,
+                now,
+                trace,
+            )
+            for message in messages
+        ],
     )
 
 

@@ -22,12 +22,8 @@ class CaseTimerHandler:
         self.planner = planner
 
     async def __call__(self, connection: Connection, timer: DueTimer, now: datetime) -> None:
-        case = await store.load_case(connection, timer.case_id, for_update=True)
-        planner = self.planner
-        if case is not None:
-            planner = planner.with_overrides(
-                await policies.overrides_for(connection, case.region, case.case_id)
-            )
+        case, overrides = await policies.case_for_update(connection, timer.case_id)
+        planner = self.planner.with_overrides(overrides) if case is not None else self.planner
         fired = self.handle(case, timer, TimerContext(now=now, planner=planner))
         if fired.case is not None:
             await store.save_case(connection, fired.case, now)

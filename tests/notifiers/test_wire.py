@@ -1,4 +1,5 @@
-"""The fast invitation writer says exactly what the email package's version says, for any names and texts."""
+"""The fast message writer says exactly what the email package's version says, for invitations and plain
+notices, for any names and texts."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from hypothesis import strategies as st
 
 from calendars.clean_text import _clean_line_by_character, clean_line
 from calendars.itip import build_cancel, build_request
-from notifiers.mime import CalendarMethod, Envelope, MailAddress, build_calendar_email, header_text, to_bytes
-from notifiers.templates import RenderedMessage, render_meeting_message
-from notifiers.wire import calendar_email_bytes
+from notifiers.mime import (
+    CalendarMethod,
+    Envelope,
+    MailAddress,
+    build_calendar_email,
+    build_plain_email,
+    header_text,
+    to_bytes,
+)
+from notifiers.templates import NoticeMessage, RenderedMessage, render_meeting_message, render_notice
+from notifiers.wire import calendar_email_bytes, plain_email_bytes
 from tests.calendars.samples import meeting, meeting_message
 
 SENDER = MailAddress("sipvakt", "sipvakt@sipvakt.example.se")
 HEADERS = ("From", "Date", "Message-ID", "MIME-Version")
+PLAIN_HEADERS = ("Auto-Submitted", "X-Auto-Response-Suppress")
 
 texts = st.text(
     st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from('"(),.:;<>@[]\\ åäöÅÄÖ–\r\n\t'),
@@ -60,8 +70,22 @@ def _same_text(decoded: str, meant: str) -> bool:
 
 def _same_message(envelope: Envelope, content: RenderedMessage, method: CalendarMethod) -> None:
     ical = build_request(meeting()) if method is CalendarMethod.REQUEST else build_cancel(meeting(sequence=1))
-    reference = _parse(to_bytes(build_calendar_email(envelope, content, ical, method)))
-    fast_bytes = calendar_email_bytes(envelope, content, ical, method)
+    reference = to_bytes(build_calendar_email(envelope, content, ical, method))
+    _same_bytes(envelope, content, reference, calendar_email_bytes(envelope, content, ical, method))
+
+
+def _same_plain_message(envelope: Envelope, content: RenderedMessage) -> None:
+    reference = to_bytes(build_plain_email(envelope, content))
+    fast_bytes = plain_email_bytes(envelope, content)
+    _same_bytes(envelope, content, reference, fast_bytes)
+    for header in PLAIN_HEADERS:
+        assert str(_parse(fast_bytes)[header]) == str(_parse(reference)[header]), header
+
+
+def _same_bytes(
+    envelope: Envelope, content: RenderedMessage, reference_bytes: bytes, fast_bytes: bytes
+) -> None:
+    reference = _parse(reference_bytes)
     fast = _parse(fast_bytes)
     for header in HEADERS:
         assert str(fast[header]) == str(reference[header]), header
@@ -97,12 +121,31 @@ def test_any_names_and_texts_come_out_the_same(name: str, reply_name: str, subje
     _same_message(_envelope(name, reply_name), varied, CalendarMethod.REQUEST)
 
 
+def test_a_notice_is_the_same_as_the_email_package_writes_it() -> None:
+    content = render_notice(
+        NoticeMessage("blek-2026-0042", "Påminnelse: svara på kallelsen", ("Du har inte svarat.",))
+    )
+    _same_plain_message(_envelope("", "Kim Koordinator"), content)
+    _same_plain_message(_envelope("Åsa Öberg (test)", "Kim Åkesson, Testkommun"), content)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=texts, reply_name=texts, subject=texts, body=texts)
+@example(name="", reply_name="", subject="", body="\r0")
+def test_any_notice_comes_out_the_same(name: str, reply_name: str, subject: str, body: str) -> None:
+    content = render_notice(NoticeMessage("blek-2026-0042", "Påminnelse", ("Du har inte svarat.",)))
+    varied = RenderedMessage(subject=subject or "x", text=content.text + body, html=content.html + body)
+    _same_plain_message(_envelope(name, reply_name), varied)
+
+
 def test_a_resend_is_byte_for_byte_the_same() -> None:
     content = render_meeting_message(meeting_message())
     envelope = _envelope("Åsa Öberg (test)", "Kim Koordinator")
     ical = build_request(meeting())
     first = calendar_email_bytes(envelope, content, ical, CalendarMethod.REQUEST)
     assert calendar_email_bytes(envelope, content, ical, CalendarMethod.REQUEST) == first
+    notice = render_notice(NoticeMessage("blek-2026-0042", "Påminnelse", ("Du har inte svarat.",)))
+    assert plain_email_bytes(envelope, notice) == plain_email_bytes(envelope, notice)
 
 
 @settings(max_examples=400, deadline=None)
