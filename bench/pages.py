@@ -9,7 +9,8 @@ a deviation, every twentieth with a letter in the print queue; the held meetings
 Then the service runs in this process, as `sipvakt serve` does, and each page is fetched over loopback
 HTTP with a session cookie, one request at a time after a warm-up; the time is from sending the request
 to having read the whole answer, which bounds the server's time from above. Pages of the app that this
-checkout does not have (404) are skipped. Each page prints p50 and p95 and a line
+checkout does not have (404) are skipped. `GET /v1/health`, measured the same way in the same run, is
+the baseline that tells a loaded machine from a slow page. Each page prints p50 and p95 and a line
 `RESULT page_<name>_p95_ms <value> goal 200 PASS|FAIL`.
 
     .venv/bin/python bench/pages.py [--cases 10000] [--requests 40]
@@ -265,6 +266,11 @@ async def main(cases: int, requests: int) -> int:
             failed = False
             try:
                 async with aiohttp.ClientSession() as client:
+                    # The baseline of the same run: the cheapest answer, through the same HTTP stack.
+                    health = await measure(client, base + "/v1/health", session.cookie_value, requests)
+                    assert health is not None
+                    baseline = statistics.median(health)
+                    print(f"baseline /v1/health p50 {baseline:.1f} ms")
                     for name, path in pages.items():
                         times = await measure(client, base + path, session.cookie_value, requests)
                         if times is None:
@@ -274,7 +280,10 @@ async def main(cases: int, requests: int) -> int:
                         verdict = "PASS" if high < GOAL_MS else "FAIL"
                         failed |= verdict == "FAIL"
                         median = statistics.median(times)
-                        print(f"page {name:<15} p50 {median:7.1f} ms  p95 {high:7.1f} ms  {path}")
+                        print(
+                            f"page {name:<15} p50 {median:7.1f} ms ({median / baseline:4.1f} x baseline)"
+                            f"  p95 {high:7.1f} ms  {path}"
+                        )
                         print(f"RESULT page_{name}_p95_ms {high:.1f} goal {GOAL_MS:.0f} {verdict}")
             finally:
                 await runner.cleanup()
