@@ -114,6 +114,7 @@ bench: install-test
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/pages.py
 
 # Each of them in under a minute, on smaller numbers.
 bench-quick: install-test

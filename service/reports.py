@@ -211,17 +211,18 @@ class Where:
         self.args.extend(values)
         self.conditions.append(condition.format(*(f"${first + i}" for i in range(len(values)))))
 
-    def scope(self, principal: Principal) -> None:
-        """The cases (alias `c`) the principal sees, as `Principal.sees` decides for one case."""
+    def scope(self, principal: Principal, alias: str = "c") -> None:
+        """The cases the principal sees, as `Principal.sees` decides for one case; `alias` names the
+        cases (`c`) or rows that carry a case's scope."""
         if principal.role == "admin":
             return
         if principal.integration_id is not None:
-            self.add("c.integration_id = {0}", principal.integration_id)
+            self.add(f"{alias}.integration_id = {{0}}", principal.integration_id)
         regions = principal.region_filter()
         if regions is not None:
-            self.add("c.region = any({0}::text[])", regions)
+            self.add(f"{alias}.region = any({{0}}::text[])", regions)
         if EVERYTHING not in principal.organisations:
-            self.add("c.organisations && {0}::text[]", sorted(principal.organisations))
+            self.add(f"{alias}.organisations && {{0}}::text[]", sorted(principal.organisations))
 
     def sql(self) -> str:
         return " and ".join(self.conditions) or "true"
@@ -330,8 +331,11 @@ async def year_summary(request: web.Request) -> web.Response:
     return web.json_response(summary.model_dump(mode="json"))
 
 
-# Months in Stockholm, as the rest of the summary reads days.
-_MONTH = "extract(month from {} at time zone 'Europe/Stockholm')::int"
+def _month_of(column: str, where: Where, year: int) -> str:
+    """The Stockholm month (1–12) a moment of the year falls in, as the rest of the summary reads days:
+    its place among the months' first moments, far cheaper per row than a time-zone conversion."""
+    where.args.append([start_of_day(date(year, month, 1)) for month in range(1, 13)])
+    return f"width_bucket({column}, ${len(where.args)}::timestamptz[])"
 
 
 async def summarize(pool: Pool, principal: Principal, region: str, year: int) -> YearSummary:
@@ -346,27 +350,34 @@ async def summarize(pool: Pool, principal: Principal, region: str, year: int) ->
         found.add(f"{column} >= {{0}} and {column} < {{1}}", start, end)
         return found
 
-    opened, held, deviated = where("c", "c.opened_at"), where("c", "h.starts_at"), where("d", "d.detected_at")
+    opened, deviated = where("c", "c.opened_at"), where("d", "d.detected_at")
+    opened_month, deviated_month = (
+        _month_of("c.opened_at", opened, year),
+        _month_of("d.detected_at", deviated, year),
+    )
+    held = Where()
+    held.scope(principal, "h")
+    held.add("h.region = {0} and h.local_year = {1}", region, year)
     # One snapshot for every read, so the counts agree with each other while events keep arriving.
     async with (
         pool.acquire() as connection,
         connection.transaction(isolation="repeatable_read", readonly=True),
     ):
         for row in await connection.fetch(
-            f"select {_MONTH.format('c.opened_at')} as month, count(*) as n from cases c"
-            f" where {opened.sql()} group by 1",
+            f"select {opened_month} as month, count(*) as n from cases c where {opened.sql()} group by 1",
             *opened.args,
         ):
             tally.opened(row["month"], row["n"])
+        # The held meetings carry their case's scope and Stockholm month (service/report_facts.py).
         for row in await connection.fetch(
-            f"select {_MONTH.format('h.starts_at')} as month, h.kind, h.after_discharge, count(*) as n"
-            f" from held_meetings h join cases c using (case_id) where {held.sql()} group by 1, 2, 3",
+            "select h.local_month as month, h.kind, h.after_discharge, count(*) as n"
+            f" from held_meetings h where {held.sql()} group by 1, 2, 3",
             *held.args,
         ):
             tally.held(row["month"], row["kind"], row["after_discharge"], row["n"])
         # Region and integration are copied onto each deviation; organisations are read from the case.
         for row in await connection.fetch(
-            f"select {_MONTH.format('d.detected_at')} as month, d.kind, d.reportable, count(*) as n"
+            f"select {deviated_month} as month, d.kind, d.reportable, count(*) as n"
             f" from deviations d join cases c using (case_id) where {deviated.sql()} group by 1, 2, 3",
             *deviated.args,
         ):

@@ -573,3 +573,26 @@ async def test_the_openapi_document_describes_both_answers(service: Service) -> 
     }
     parameters = document["paths"]["/v1/deviations"]["get"]["parameters"]
     assert [parameter["name"] for parameter in parameters] == ["region", "since", "kind", "limit", "after"]
+
+
+async def test_the_migration_fills_in_the_held_meetings_that_save_case_writes(service: Service) -> None:
+    discharged = stored_case("vg-discharged", discharge_notice_at="2026-06-10T12:00:00+02:00")
+    meeting(discharged, "m1", "2026-06-10T09:00:00+02:00")
+    meeting(discharged, "m2", "2026-12-31T23:30:00+01:00")
+    meeting(discharged, "m3", "2027-01-01T00:30:00+01:00", "followup")
+    meeting(discharged, "m4", "2026-10-01T10:00:00+02:00", status="cancelled")
+    await save(service, discharged, stored_case("vg-empty"))
+    query = "select * from held_meetings order by case_id, meeting_id"
+    written = [dict(row) for row in await service.runtime.pool.fetch(query)]
+    assert [
+        (row["meeting_id"], row["local_year"], row["local_month"], row["after_discharge"]) for row in written
+    ] == [
+        ("m1", 2026, 6, False),
+        ("m2", 2026, 12, True),
+        ("m3", 2027, 1, False),
+    ]
+    migration = (Path(store.__file__).parent / "migrations" / "0018_held_meetings.sql").read_text()
+    backfill = migration[migration.index("insert into held_meetings") :]
+    await service.runtime.pool.execute("delete from held_meetings")
+    await service.runtime.pool.execute(backfill)
+    assert [dict(row) for row in await service.runtime.pool.fetch(query)] == written
