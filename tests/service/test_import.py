@@ -334,7 +334,11 @@ async def test_the_command_works_beside_a_running_service_on_the_embedded_databa
     try:
         path = tmp_path / "open-cases.ndjson"
         path.write_bytes(ndjson(case_lines("imp-beside")))
-        done = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
+        # A generous limit: on a loaded machine the command's start alone (imports, joining the server)
+        # has been seen to take most of a minute.
+        done = run_command(
+            "import", "--integration", "default", "--file", str(path), environment=environment, timeout=400
+        )
         assert done.returncode == 0, done.stderr
         assert [json.loads(line)["status"] for line in done.stdout.splitlines()] == ["accepted"] * 5
         headers = {"Authorization": f"Bearer {environment['SIPVAKT_ADMIN_TOKEN']}"}
