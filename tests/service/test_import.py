@@ -176,7 +176,9 @@ async def test_the_command_reports_on_stdout_and_a_rerun_stores_nothing_twice(
         "SIPVAKT_TEST_CLOCK": CLOCK,
     }
 
-    first = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
+    first = run_command(
+        "import", "--integration", "default", "--file", str(path), environment=environment, timeout=400
+    )
     assert first.returncode == 1, first.stderr
     reports = [json.loads(line) for line in first.stdout.splitlines()]
     assert [report["status"] for report in reports] == ["accepted"] * 5 + ["invalid"]
@@ -186,18 +188,28 @@ async def test_the_command_reports_on_stdout_and_a_rerun_stores_nothing_twice(
     assert "6 lines: 5 accepted, 0 duplicate, 1 invalid; events applied 5" in first.stderr
 
     path.write_bytes(ndjson(case_lines("imp-cli")))
-    again = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
+    again = run_command(
+        "import", "--integration", "default", "--file", str(path), environment=environment, timeout=400
+    )
     assert again.returncode == 0, again.stderr
     repeated = [json.loads(line) for line in again.stdout.splitlines()]
     assert [report["status"] for report in repeated] == ["duplicate"] * 5
     assert [report["event_id"] for report in repeated] == [report["event_id"] for report in reports[:5]]
     assert await stored_events(service) == 5
 
-    unknown = run_command("import", "--integration", "nobody", "--file", str(path), environment=environment)
+    unknown = run_command(
+        "import", "--integration", "nobody", "--file", str(path), environment=environment, timeout=400
+    )
     assert unknown.returncode == 2
     assert "no enabled integration is named 'nobody'" in unknown.stderr
     missing = run_command(
-        "import", "--integration", "default", "--file", str(tmp_path / "none"), environment=environment
+        "import",
+        "--integration",
+        "default",
+        "--file",
+        str(tmp_path / "none"),
+        environment=environment,
+        timeout=400,
     )
     assert missing.returncode == 2
     assert "No such file" in missing.stderr
@@ -294,7 +306,9 @@ async def test_the_imported_state_is_the_state_that_pushing_the_same_events_leav
             "SIPVAKT_DATA_DIR": str(tmp_path / "imported"),
             "SIPVAKT_TEST_CLOCK": CLOCK,
         }
-        done = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
+        done = run_command(
+            "import", "--integration", "default", "--file", str(path), environment=environment, timeout=400
+        )
         assert done.returncode == 0, done.stderr
         assert "events applied 17, waiting 0, rejected 0" in done.stderr
         async with started(service_settings(imported_url, tmp_path / "imported")) as imported:
@@ -334,7 +348,11 @@ async def test_the_command_works_beside_a_running_service_on_the_embedded_databa
     try:
         path = tmp_path / "open-cases.ndjson"
         path.write_bytes(ndjson(case_lines("imp-beside")))
-        done = run_command("import", "--integration", "default", "--file", str(path), environment=environment)
+        # A generous limit: on a loaded machine the command's start alone (imports, joining the server)
+        # has been seen to take most of a minute.
+        done = run_command(
+            "import", "--integration", "default", "--file", str(path), environment=environment, timeout=400
+        )
         assert done.returncode == 0, done.stderr
         assert [json.loads(line)["status"] for line in done.stdout.splitlines()] == ["accepted"] * 5
         headers = {"Authorization": f"Bearer {environment['SIPVAKT_ADMIN_TOKEN']}"}
