@@ -4,12 +4,13 @@
     .venv/bin/python bench/audit.py --cases 500 --seconds 5
     SIPVAKT_DATABASE_URL=postgresql://… .venv/bin/python bench/audit.py
 
-Cases are opened with a meeting each (their invitations, letters and webhooks queued as usual). Then
+Cases are opened with a meeting each (their invitations queued as usual), on the real clock as in
+production (the test clock would cost the logged read a query for the time). Then
 clients read them over HTTP, several at once, through the whole application as `sipvakt serve` runs it:
 `GET /v1/cases/{id}`, which writes a read entry with each answer (one INSERT in the statement that opens
 the case, every append serialised on the chain's head), against the same read without the entry (the
 benchmark's own route: the same token check, queries and answer, minus the INSERT). The rounds alternate
-so that both meet the same machine; the medians are compared.
+so that both meet the same machine; the result is the median of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from service.views import case_view
 START = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
 REGIONS = ("blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland")
 CLIENTS = 8
-ROUNDS = 3
+ROUNDS = 10
 GOAL = 0.70
 
 
@@ -120,7 +121,6 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
             "SIPVAKT_DATABASE_URL": database_url,
             "SIPVAKT_DATA_DIR": str(data_dir),
             "SIPVAKT_WEBHOOK_SECRET": new_webhook_secret(),
-            "SIPVAKT_TEST_CLOCK": START.isoformat(),
         }
     )
 
@@ -169,7 +169,7 @@ async def open_cases(rt: Runtime, count: int) -> list[str]:
                     event=parse_event(body),
                     received_at=START,
                 )
-    left = await settle(rt.pool, START, 600.0)
+    left = await settle(rt.pool, await rt.clock.now(), 600.0)
     assert left.empty, left
     return [f"bench-{number:04d}" for number in range(count)]
 
@@ -231,12 +231,14 @@ async def main(count: int, seconds: float) -> None:
         await admin.execute(f'drop database if exists "{name}" with (force)')
         await admin.close()
     with_log, without_log = statistics.median(logged), statistics.median(unlogged)
-    ratio = with_log / without_log
-    print(f"cases: {count}, clients: {CLIENTS}, rounds: {ROUNDS} of {seconds:g} s each")
+    # Each round's two halves meet nearly the same machine; the median of the rounds' ratios is what a
+    # shared machine's drift between rounds disturbs least.
+    ratio = statistics.median(a / b for a, b in zip(logged, unlogged, strict=True))
+    print(f"cases: {count}, clients: {CLIENTS}, rounds: {ROUNDS} of 2 × {seconds:g} s")
     print(f"case reads per second without the access log: {without_log:.0f} (rounds: {_list(unlogged)})")
     print(f"case reads per second with the access log:    {with_log:.0f} (rounds: {_list(logged)})")
     print(f"read entries written: {entries}")
-    print(f"ratio with/without: {ratio:.2f}")
+    print(f"ratio with/without (median of the rounds' ratios): {ratio:.2f}")
     print(f"RESULT audit_read_ratio {ratio:.2f} goal {GOAL:g} {'PASS' if ratio >= GOAL else 'FAIL'}")
 
 
@@ -247,6 +249,6 @@ def _list(values: list[float]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of each round")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each half of a round")
     arguments = parser.parse_args()
     asyncio.run(main(arguments.cases, arguments.seconds))

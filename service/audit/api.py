@@ -127,8 +127,6 @@ async def list_entries(request: web.Request) -> web.Response:
     sample = _sample(query)
     limit = query.limit(DEFAULT_LIMIT, MAX_LIMIT)
     after = _after(query)
-    if since is not None and until is not None and until < since:
-        query.fail("until", "must not be before since")
     query.raise_if_any()
 
     where = _Where()
