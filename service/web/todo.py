@@ -54,6 +54,18 @@ class TodoRow:
     warnings: int
     first_due: str
 
+    @property
+    def items(self) -> list[str]:
+        """What there is to do, in words, most urgent first; only what there is."""
+        counted = (
+            (self.overdue, "försenad tidsfrist", "försenade tidsfrister"),
+            (self.due_soon, "tidsfrist inom 14 dagar", "tidsfrister inom 14 dagar"),
+            (self.unanswered, "obesvarad kallelse", "obesvarade kallelser"),
+            (self.new_deviations, "ny avvikelse", "nya avvikelser"),
+            (self.warnings, "varning", "varningar"),
+        )
+        return [f"{n} {one if n == 1 else many}" for n, one, many in counted if n]
+
 
 def _ranked(where: Where, today: date) -> str:
     """The open cases matching `where`, each with its counts and its tier (null: nothing to do)."""
@@ -73,7 +85,12 @@ def _ranked(where: Where, today: date) -> str:
 
 
 async def todo_list(
-    connection: Connection, who: Principal, today: date, filters: dict[str, str | None], page: int
+    connection: Connection,
+    who: Principal,
+    today: date,
+    filters: dict[str, str | None],
+    page: int,
+    region_names: dict[str, str] | None = None,
 ) -> tuple[list[TodoRow], dict[str, int], int]:
     """One page of the to-do list, the number of cases of each kind, and how many cases in all."""
     where = Where()
@@ -102,13 +119,13 @@ async def todo_list(
     assert totals is not None  # an aggregate always answers one row
     counts = {value: totals[value] for value, _, _ in KINDS}
     shown_total = totals["all_kinds"] if filters["kind"] is None else counts[filters["kind"]]
-    return [_row(row) for row in rows], counts, shown_total
+    return [_row(row, region_names or {}) for row in rows], counts, shown_total
 
 
-def _row(row: Any) -> TodoRow:
+def _row(row: Any, region_names: dict[str, str]) -> TodoRow:
     return TodoRow(
         case_id=row["case_id"],
-        region=row["region"],
+        region=region_names.get(row["region"], row["region"]),
         urgent=row["urgent"],
         kind=KINDS[row["tier"] - 1][1],
         overdue=row["overdue"],
@@ -149,7 +166,7 @@ async def todo_page(request: web.Request) -> web.Response:
         }
         page = form.page()
         today = local_date(await rt.clock.now())
-        rows, counts, total = await todo_list(connection, who, today, filters, page)
+        rows, counts, total = await todo_list(connection, who, today, filters, page, dict(regions))
     return render(
         request,
         "todo.html",

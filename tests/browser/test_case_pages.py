@@ -80,7 +80,7 @@ async def _record_deviation(database_url: str) -> None:
             deviation = Deviation(
                 deviation_id=DEVIATION,
                 kind="no_response",
-                detected_at=case.opened_at,
+                detected_at=datetime(2026, 11, 23, 8, 30, tzinfo=UTC),
                 meeting_id="m1",
                 participant_id="p-school",
                 rule="default.escalation",
