@@ -99,6 +99,7 @@ bench: install-test
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/testclock.py
+	$(BIN)/python bench/case_pages.py
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) .sipvakt .mypy_cache .ruff_cache .pytest_cache tests/oidc/node_modules

@@ -21,12 +21,27 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from scheduler.case import Case, Deadline, Warning
+from scheduler.case import (
+    Case,
+    ContactInfo,
+    Deadline,
+    Invitation,
+    Meeting,
+    ParticipantInfo,
+    PersonInfo,
+    Warning,
+)
 from service.access import Principal
-from service.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
+from service.database import (
+    DatabaseTimeouts,
+    Pool,
+    create_pool,
+    migrate,
+    start_temporary_postgres,
+    with_database,
+)
 from service.reports import Where
 from service.web.todo import todo_list
-from tests.scheduler.builders import add_meeting, make_case
 
 SIZES = (1_000, 10_000)
 ROUNDS = 5
@@ -45,7 +60,9 @@ async def fresh_database(server: str) -> AsyncIterator[Pool]:
     name = "bench_" + secrets.token_hex(4)
     admin = await asyncpg.connect(server)
     await admin.execute(f'create database "{name}"')
-    pool = await create_pool(with_database(server, name), max_size=4)
+    pool = await create_pool(
+        with_database(server, name), max_size=4, timeouts=DatabaseTimeouts(command=300.0)
+    )
     try:
         await migrate(pool)
         yield pool
@@ -56,18 +73,60 @@ async def fresh_database(server: str) -> AsyncIterator[Pool]:
 
 
 def sample_case(number: int) -> Case:
-    """A case with a meeting, deadlines spread around today, and now and then a warning."""
-    case = make_case(REGIONS[number % 2], TODAY - timedelta(days=number % 90))
-    case.case_id = f"bench-{number:06d}"
-    add_meeting(case, "m1", datetime(2026, 12, 1, 9, tzinfo=UTC) + timedelta(hours=number % 200))
+    """A case with a meeting whose invitation waits for an answer, deadlines spread around today, and now
+    and then a warning. Fictitious people and example addresses only."""
+    region = REGIONS[number % 2]
+    coordinator = ContactInfo(
+        name="Samordnare Exempel", email="samordnare@example.org", organisation=f"Exempelkommun {number % 40}"
+    )
+    opened_at = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(minutes=number)
+    starts_at = datetime(2026, 12, 1, 9, tzinfo=UTC) + timedelta(hours=number % 200)
+    meeting = Meeting(
+        meeting_id="m1",
+        kind="initial",
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
+        location="Exempelskolan",
+        organizer=coordinator,
+        purpose="Samordna insatser",
+        scheduled_at=opened_at,
+        participants={
+            "p1": ParticipantInfo(
+                participant_id="p1",
+                name="Deltagare Exempel",
+                email="deltagare@example.org",
+                role="professional",
+                channel="email",
+            )
+        },
+        invitations={
+            "p1": Invitation(
+                participant_id="p1", channel="email", status="sent" if number % 3 else "accepted"
+            )
+        },
+    )
     offset = number % 60 - 20
-    case.deadlines = [
-        Deadline(kind="meeting_due", due=TODAY + timedelta(days=offset), status="pending", rule="halland.x"),
-        Deadline(kind="turns_18", due=TODAY + timedelta(days=2000), status="pending", rule="default.y"),
-    ]
-    if number % 7 == 0:
-        case.warnings = [Warning(kind="notice_too_short", message="Kallelsetiden är för kort.")]
-    return case
+    return Case(
+        case_id=f"bench-{number:06d}",
+        integration_id="default",
+        region=region,
+        urgent=False,
+        person=PersonInfo(reference=f"exempel-{number}"),
+        detected_at=TODAY - timedelta(days=number % 90),
+        detected_by="skola",
+        coordinator=coordinator,
+        opened_at=opened_at,
+        meetings={"m1": meeting},
+        deadlines=[
+            Deadline(
+                kind="meeting_due", due=TODAY + timedelta(days=offset), status="pending", rule="halland.x"
+            ),
+            Deadline(kind="turns_18", due=TODAY + timedelta(days=2000), status="pending", rule="default.y"),
+        ],
+        warnings=[Warning(kind="notice_too_short", message="Kallelsetiden är för kort.")]
+        if number % 7 == 0
+        else [],
+    )
 
 
 async def add_cases(pool: Pool, count: int) -> None:
@@ -92,11 +151,13 @@ async def add_cases(pool: Pool, count: int) -> None:
             "insert into integrations (integration_id, name, created_at) values ('default', 'default', now())"
             " on conflict do nothing"
         )
-        await connection.executemany(
-            "insert into cases (case_id, integration_id, region, organisations, status, state, version,"
-            " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            rows,
-        )
+        # In chunks: the pool's statement timeout is made for requests, not for bulk loads.
+        for start in range(0, len(rows), 500):
+            await connection.executemany(
+                "insert into cases (case_id, integration_id, region, organisations, status, state, version,"
+                " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                rows[start : start + 500],
+            )
         # A deviation in every third case, half of them acknowledged.
         await connection.execute(
             "insert into deviations (deviation_id, case_id, integration_id, region, organisations, kind,"

@@ -73,12 +73,15 @@ def _ranked(where: Where, today: date) -> str:
     return f"""
         with counted as (
             select c.case_id, c.region, c.open_due_dates, c.unanswered, c.warning_count,
-                (select count(*) from deviations d
-                 where d.case_id = c.case_id and d.acknowledged_at is null) as new_deviations,
+                coalesce(n.new_deviations, 0) as new_deviations,
                 (select count(*) from unnest(c.open_due_dates) x where x < ${first}) as overdue,
                 (select count(*) from unnest(c.open_due_dates) x
                  where x >= ${first} and x <= ${first + 1}) as due_soon
             from cases c
+            left join (
+                select case_id, count(*) as new_deviations from deviations
+                where acknowledged_at is null group by case_id
+            ) as n using (case_id)
             where c.status = 'open' and {where.sql()}
         )
         select *, {_TIER} as tier from counted"""
