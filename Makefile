@@ -115,6 +115,7 @@ bench: install-test
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/case_pages.py
 
 # Each of them in under a minute, on smaller numbers.
 bench-quick: install-test

@@ -172,7 +172,7 @@ async def deviations_page(request: web.Request) -> web.Response:
         regions=regions,
         kinds=list(labels.DEVIATION_KINDS.items()),
         acknowledged_choices=list(ACKNOWLEDGED.items()),
-        rows=[_display(row) for row in shown],
+        rows=[_display(row, dict(regions)) for row in shown],
         total=total,
         first_page=bool(after),
         first_query=urlencode(query),
@@ -189,11 +189,11 @@ async def _count(connection: Connection, who: Principal, filters: DeviationFilte
     return count
 
 
-def _display(row: Any) -> dict[str, Any]:
+def _display(row: Any, region_names: dict[str, str]) -> dict[str, Any]:
     return {
         "deviation_id": row["deviation_id"],
         "case_id": row["case_id"],
-        "region": row["region"],
+        "region": region_names.get(row["region"], row["region"]),
         "kind": labels.label(labels.DEVIATION_KINDS, row["kind"]),
         "detected_at": labels.moment(row["detected_at"]),
         "reportable": row["reportable"],

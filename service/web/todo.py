@@ -55,6 +55,18 @@ class TodoRow:
     warnings: int
     first_due: str
 
+    @property
+    def items(self) -> list[str]:
+        """What there is to do, in words, most urgent first; only what there is."""
+        counted = (
+            (self.overdue, "försenad tidsfrist", "försenade tidsfrister"),
+            (self.due_soon, "tidsfrist inom 14 dagar", "tidsfrister inom 14 dagar"),
+            (self.unanswered, "obesvarad kallelse", "obesvarade kallelser"),
+            (self.new_deviations, "ny avvikelse", "nya avvikelser"),
+            (self.warnings, "varning", "varningar"),
+        )
+        return [f"{n} {one if n == 1 else many}" for n, one, many in counted if n]
+
 
 def _ranked(where: Where, today: date) -> str:
     """The open cases matching `where`, each with its counts and its tier (null: nothing to do)."""
@@ -62,19 +74,27 @@ def _ranked(where: Where, today: date) -> str:
     return f"""
         with counted as (
             select c.case_id, c.region, c.open_due_dates, c.unanswered, c.warning_count,
-                (select count(*) from deviations d
-                 where d.case_id = c.case_id and d.acknowledged_at is null) as new_deviations,
+                coalesce(n.new_deviations, 0) as new_deviations,
                 (select count(*) from unnest(c.open_due_dates) x where x < ${first}) as overdue,
                 (select count(*) from unnest(c.open_due_dates) x
                  where x >= ${first} and x <= ${first + 1}) as due_soon
             from cases c
+            left join (
+                select case_id, count(*) as new_deviations from deviations
+                where acknowledged_at is null group by case_id
+            ) as n using (case_id)
             where c.status = 'open' and {where.sql()}
         )
         select *, {_TIER} as tier from counted"""
 
 
 async def todo_list(
-    connection: Connection, who: Principal, today: date, filters: dict[str, str | None], page: int
+    connection: Connection,
+    who: Principal,
+    today: date,
+    filters: dict[str, str | None],
+    page: int,
+    region_names: dict[str, str] | None = None,
 ) -> tuple[list[TodoRow], dict[str, int], int]:
     """One page of the to-do list, the number of cases of each kind, and how many cases in all."""
     where = Where()
@@ -103,13 +123,13 @@ async def todo_list(
     assert totals is not None  # an aggregate always answers one row
     counts = {value: totals[value] for value, _, _ in KINDS}
     shown_total = totals["all_kinds"] if filters["kind"] is None else counts[filters["kind"]]
-    return [_row(row) for row in rows], counts, shown_total
+    return [_row(row, region_names or {}) for row in rows], counts, shown_total
 
 
-def _row(row: Any) -> TodoRow:
+def _row(row: Any, region_names: dict[str, str]) -> TodoRow:
     return TodoRow(
         case_id=row["case_id"],
-        region=row["region"],
+        region=region_names.get(row["region"], row["region"]),
         urgent=row["urgent"],
         kind=KINDS[row["tier"] - 1][1],
         overdue=row["overdue"],
@@ -150,7 +170,7 @@ async def todo_page(request: web.Request) -> web.Response:
         }
         page = form.page()
         today = local_date(await rt.clock.now())
-        rows, counts, total = await todo_list(connection, who, today, filters, page)
+        rows, counts, total = await todo_list(connection, who, today, filters, page, dict(regions))
         # The list names each case it shows and what is due in it: a read of each, in the access log.
         await record_cases(
             connection, await rt.clock.now(), actor_of(who), "read", "web", [row.case_id for row in rows]
