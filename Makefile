@@ -104,7 +104,7 @@ format: install-test
 	$(BIN)/ruff check --fix .
 
 # Each benchmark ends with one line per figure, `RESULT <name> <value> goal <goal> PASS|FAIL`.
-BENCH_QUICK := timers messages intake pipeline
+BENCH_QUICK := timers messages intake pipeline import testclock
 
 bench: install-test
 	$(BIN)/python bench/timers.py
