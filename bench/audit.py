@@ -38,16 +38,17 @@ from calendars.stockholm import STOCKHOLM
 from config.settings import Settings, load_settings
 from scheduler.case import Case
 from scheduler.events import parse_event
-from service import access, store
-from service.api import READERS, authorize
-from service.app import build_app
+from service import access
 from service.context import Runtime, runtime
-from service.database import start_temporary_postgres, with_database
-from service.problems import Problem
-from service.secrets import new_webhook_secret
+from service.http.api import READERS, authorize
+from service.http.app import build_app
+from service.http.problems import Problem
+from service.http.testclock import settle
+from service.http.views import case_view
 from service.server import running
-from service.testclock import settle
-from service.views import case_view
+from service.storage import store
+from service.storage.database import start_temporary_postgres, with_database
+from service.storage.secrets import new_webhook_secret
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
 REGIONS = ("blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland")

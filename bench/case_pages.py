@@ -32,7 +32,8 @@ from scheduler.case import (
     Warning,
 )
 from service.access import Principal
-from service.database import (
+from service.http.reports import Where
+from service.storage.database import (
     DatabaseTimeouts,
     Pool,
     create_pool,
@@ -40,7 +41,6 @@ from service.database import (
     start_temporary_postgres,
     with_database,
 )
-from service.reports import Where
 from service.web.todo import todo_list
 
 SIZES = (1_000, 10_000)

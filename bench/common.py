@@ -22,8 +22,8 @@ import aiohttp
 import asyncpg
 from aiosmtpd.controller import Controller
 
-from service.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
-from service.signatures import key_from_secret, sign
+from service.http.signatures import key_from_secret, sign
+from service.storage.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
 
 
 def arguments(description: str) -> argparse.Namespace:

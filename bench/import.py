@@ -44,12 +44,12 @@ from config.settings import load_settings
 from scheduler.clock import FixedClock
 from scheduler.planning import DeadlinePlanner
 from service import access
-from service.bulk_apply import apply_cases
-from service.bulk_import import LineReader, LineReport, StoreSummary, store_lines
-from service.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
+from service.bulk.bulk_apply import apply_cases
+from service.bulk.bulk_import import LineReader, LineReport, StoreSummary, store_lines
 from service.metrics import Metrics
-from service.processor import EventProcessor
-from service.store import body_digest
+from service.storage.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
+from service.storage.store import body_digest
+from service.workers.processor import EventProcessor
 
 GOAL = 0.30
 ROUNDS = 3

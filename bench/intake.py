@@ -36,11 +36,11 @@ from common import (
 )
 
 from config.settings import load_settings
-from service.app import build_app
-from service.database import Pool
-from service.http_server import ApiRunner
-from service.secrets import new_webhook_secret
+from service.http.app import build_app
+from service.http.http_server import ApiRunner
 from service.server import running
+from service.storage.database import Pool
+from service.storage.secrets import new_webhook_secret
 
 CLIENTS = 16
 GOAL_RATIO = 0.60

@@ -29,8 +29,8 @@ from notifiers.compose import Sender, meeting_email
 from notifiers.smtp_pool import SmtpPool
 from notifiers.transport import SmtpTransport, Transport
 from scheduler.case import Case, ContactInfo, Invitation, Meeting, ParticipantInfo, PersonInfo
-from service.calendar_uids import new_uid
-from service.reply_tokens import Invitee, ReplyTokens
+from service.storage.calendar_uids import new_uid
+from service.storage.reply_tokens import Invitee, ReplyTokens
 
 GOAL = 0.70
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -35,13 +35,13 @@ from aiohttp import web
 
 from config.settings import load_settings
 from scheduler.case import Case, ContactInfo, Deviation, Meeting, PersonInfo
-from service import report_facts
-from service.app import build_app
 from service.auth.sessions import start_session
 from service.auth.users import UserRequest, create_user
-from service.database import Pool, start_temporary_postgres
-from service.secrets import new_webhook_secret
+from service.http.app import build_app
 from service.server import running
+from service.storage import report_facts
+from service.storage.database import Pool, start_temporary_postgres
+from service.storage.secrets import new_webhook_secret
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

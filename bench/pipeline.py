@@ -39,10 +39,10 @@ from common import (
 
 from config.settings import load_settings
 from notifiers.smtp_pool import SmtpPool
-from service.app import build_app
-from service.http_server import ApiRunner
-from service.secrets import new_webhook_secret
+from service.http.app import build_app
+from service.http.http_server import ApiRunner
 from service.server import running
+from service.storage.secrets import new_webhook_secret
 
 CLIENTS = 16
 PARTICIPANTS = 3

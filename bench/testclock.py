@@ -40,10 +40,12 @@ from calendars.stockholm import STOCKHOLM
 from config.settings import Settings, load_settings
 from scheduler.events import parse_event
 from scheduler.planning import DeadlinePlanner
-from service import delivery, digest, store, testclock
-from service.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
-from service.secrets import new_webhook_secret
+from service.http import testclock
 from service.server import running
+from service.storage import store
+from service.storage.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
+from service.storage.secrets import new_webhook_secret
+from service.workers import delivery, digest
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
 YEAR = timedelta(days=365)

@@ -26,10 +26,10 @@ from common import result
 
 from scheduler.clock import SystemClock
 from scheduler.timers import DueTimer
-from service.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
 from service.metrics import Metrics
-from service.store import Connection
-from service.timers import BATCH_SIZE, CLAIM, TimerHandler, TimerWorker
+from service.storage.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
+from service.storage.store import Connection
+from service.workers.timers import BATCH_SIZE, CLAIM, TimerHandler, TimerWorker
 
 DUE = 20_000  # timers fired in (a), (b) and (c)
 # procrastinate runs one job per fetch and is far slower: fewer jobs keep the run short.

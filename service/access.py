@@ -16,9 +16,9 @@ from typing import Literal
 
 from cryptography.fernet import Fernet
 
-from service.secrets import decrypt, encrypt, new_token, new_webhook_secret, token_hash
-from service.signatures import SigningKey, key_from_secret
-from service.store import Connection
+from service.http.signatures import SigningKey, key_from_secret
+from service.storage.secrets import decrypt, encrypt, new_token, new_webhook_secret, token_hash
+from service.storage.store import Connection
 
 Role = Literal["integration", "coordinator", "auditor", "admin"]
 ROLES: tuple[Role, ...] = ("integration", "coordinator", "auditor", "admin")

@@ -11,7 +11,7 @@ import asyncpg
 from cryptography.fernet import Fernet
 
 from service import access
-from service.store import Connection
+from service.storage.store import Connection
 
 Action = Callable[..., Awaitable[list[str]]]
 

@@ -23,12 +23,12 @@ from service import access, admin
 from service.audit import chain, extract
 from service.auth import user_admin
 from service.auth.users import USER_ROLES
-from service.database import DatabaseTimeouts, open_database
-from service.json_input import JsonInputError, parse_json
+from service.http.json_input import JsonInputError, parse_json
+from service.http.views import deadlines_view
 from service.logs import configure_logging
-from service.secrets import SecretKeyError, load_cipher
-from service.store import Connection
-from service.views import deadlines_view
+from service.storage.database import DatabaseTimeouts, open_database
+from service.storage.secrets import SecretKeyError, load_cipher
+from service.storage.store import Connection
 
 EXIT_USAGE = 2
 
@@ -181,7 +181,7 @@ def _deadlines(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from service.import_command import ImportRefused, run_import
+    from service.bulk.import_command import ImportRefused, run_import
 
     try:
         return asyncio.run(run_import(settings, args.integration, args.file, sys.stdout))

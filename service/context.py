@@ -12,10 +12,10 @@ from config.settings import Settings
 from notifiers.compose import Sender
 from notifiers.transport import Transport
 from scheduler.clock import Clock
-from service.database import Pool
-from service.database_watch import DatabaseWatch
+from service.http.rate_limits import RateLimiter
 from service.metrics import Metrics
-from service.rate_limits import RateLimiter
+from service.storage.database import Pool
+from service.workers.database_watch import DatabaseWatch
 
 
 @dataclass

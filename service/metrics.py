@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from service.database import Pool, is_unavailable
+from service.storage.database import Pool, is_unavailable
 
 
 class Metrics:

@@ -25,28 +25,28 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.planning import DeadlinePlanner
 from scheduler.retention import RETENTION_KIND
 from service import access, tracing
-from service.app import build_app
 from service.context import Runtime
-from service.database import DatabaseTimeouts, Pool, open_database
-from service.database_watch import DatabaseWatch
-from service.delivery import DeliveryWorker
-from service.digest import digest_schedule, digest_timer_handlers
-from service.http_server import ApiRunner
-from service.inbound import ReplyReceiver
-from service.inbound_smtp import InboundLimits, start_inbound_smtp, tls_context
+from service.http.app import build_app
+from service.http.http_server import ApiRunner
+from service.http.rate_limits import Limits, RateLimiter
+from service.http.testclock import CLOCK_CHANNEL, DatabaseClock, start_test_clock
+from service.mail.inbound import ReplyReceiver
+from service.mail.inbound_smtp import InboundLimits, start_inbound_smtp, tls_context
 from service.metrics import Metrics
-from service.outcomes import DeliveryOutcomes
-from service.periodic import PeriodicJobs
-from service.processor import EventProcessor
-from service.rate_limits import Limits, RateLimiter
-from service.reply_tokens import ReplyTokens, reply_key
-from service.retention import CaseEraser, align
-from service.secrets import load_cipher
-from service.store import EVENTS_CHANNEL, OUTBOX_CHANNEL, TIMERS_CHANNEL
-from service.testclock import CLOCK_CHANNEL, DatabaseClock, start_test_clock
-from service.timer_handlers import case_timer_handlers
-from service.timers import TimerWorker
-from service.webhook_delivery import WebhookWorker
+from service.storage.database import DatabaseTimeouts, Pool, open_database
+from service.storage.reply_tokens import ReplyTokens, reply_key
+from service.storage.secrets import load_cipher
+from service.storage.store import EVENTS_CHANNEL, OUTBOX_CHANNEL, TIMERS_CHANNEL
+from service.workers.database_watch import DatabaseWatch
+from service.workers.delivery import DeliveryWorker
+from service.workers.digest import digest_schedule, digest_timer_handlers
+from service.workers.outcomes import DeliveryOutcomes
+from service.workers.periodic import PeriodicJobs
+from service.workers.processor import EventProcessor
+from service.workers.retention import CaseEraser, align
+from service.workers.timer_handlers import case_timer_handlers
+from service.workers.timers import TimerWorker
+from service.workers.webhook_delivery import WebhookWorker
 
 log = logging.getLogger(__name__)
 

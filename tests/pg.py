@@ -11,7 +11,7 @@ import secrets
 
 import asyncpg
 
-from service.database import create_pool, migrate, start_temporary_postgres, with_database
+from service.storage.database import create_pool, migrate, start_temporary_postgres, with_database
 
 TEMPLATE = "sipvakt_test_template"
 

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from scheduler.events import IDENTIFIER_PATTERN
 from service.access import EVERYTHING, Principal
-from service.api import authorize
 from service.context import runtime
-from service.query import QueryReader
+from service.http.api import authorize
+from service.http.query import QueryReader
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from service.store import Connection
+from service.storage.store import Connection
 
 GENESIS = bytes(32)
 BATCH = 5000

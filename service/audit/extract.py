@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from service.audit.api import COLUMNS, entry_view
-from service.store import Connection
+from service.storage.store import Connection
 
 
 async def extract(connection: Connection, person_reference: str, since: datetime | None) -> dict[str, Any]:

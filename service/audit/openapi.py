@@ -6,7 +6,7 @@ from typing import Any
 
 from scheduler.events import IDENTIFIER_PATTERN
 from service.audit.api import DEFAULT_LIMIT, MAX_IDENTIFIER, MAX_LIMIT, MAX_SAMPLE
-from service.openapi_common import BEARER, json_response, problem_response
+from service.http.openapi_common import BEARER, json_response, problem_response
 
 _NULLABLE_TEXT = {"type": ["string", "null"]}
 _ID = {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": MAX_IDENTIFIER}

@@ -13,8 +13,8 @@ from datetime import datetime
 from scheduler.case import Case
 from service.access import EVERYTHING, Principal
 from service.audit.record import Action, Channel, actor_of
-from service.database import Pool
 from service.logs import request_id
+from service.storage.database import Pool
 
 # The scope test is `Principal.sees` in SQL; the INSERT in the WITH runs once, and only for a row found.
 _OPEN = """

@@ -25,7 +25,7 @@ import asyncpg
 
 from service.access import Principal
 from service.logs import request_id
-from service.store import Connection
+from service.storage.store import Connection
 
 Action = Literal["read", "change", "disclose", "print", "export"]
 Channel = Literal["api", "web", "mail", "letter", "webhook"]

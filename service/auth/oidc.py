@@ -22,8 +22,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from service.secrets import token_hash
-from service.store import Connection
+from service.storage.secrets import token_hash
+from service.storage.store import Connection
 
 ATTEMPT_VALID_FOR = timedelta(minutes=10)
 CALLBACK_PATH = "/app/auth/callback"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.auth.users import USER_ROLES
-from service.openapi_common import BEARER, json_response, problem_response
+from service.http.openapi_common import BEARER, json_response, problem_response
 
 _SCOPE = {
     "type": "array",

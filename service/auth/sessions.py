@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.auth.users import User, enabled_user
-from service.secrets import token_hash
-from service.store import Connection
+from service.storage.secrets import token_hash
+from service.storage.store import Connection
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 LIFETIME = timedelta(hours=12)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from service.secrets import token_hash
-from service.store import Connection
+from service.storage.secrets import token_hash
+from service.storage.store import Connection
 
 VALID_FOR = timedelta(minutes=15)
 # Rows are kept a day past their end, then swept: long enough to tell "used" from "unknown" in a log.

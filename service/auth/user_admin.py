@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 
 from service.admin import AdminError
 from service.auth.users import InvalidUser, UserExists, checked_request, create_user, disable_user, list_users
-from service.store import Connection
+from service.storage.store import Connection
 
 
 async def create(

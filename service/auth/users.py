@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scheduler.events import Email, FieldError
 from service.access import EVERYTHING, Principal
-from service.store import Connection
+from service.storage.store import Connection
 
 UserRole = Literal["coordinator", "auditor", "admin"]
 USER_ROLES: tuple[UserRole, ...] = ("coordinator", "auditor", "admin")

@@ -8,11 +8,11 @@ import logging
 from aiohttp import web
 
 from scheduler.events import FieldError
-from service.api import authorize
 from service.auth.users import InvalidUser, UserExists, checked_request, create_user, disable_user, list_users
 from service.context import runtime
-from service.problems import Problem, invalid_fields
-from service.query import refuse_query
+from service.http.api import authorize
+from service.http.problems import Problem, invalid_fields
+from service.http.query import refuse_query
 
 log = logging.getLogger(__name__)
 

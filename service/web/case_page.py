@@ -23,7 +23,10 @@ from scheduler.case import Case
 from scheduler.events import IDENTIFIER_PATTERN
 from scheduler.identifiers import holds_identity_number
 from service.access import Principal
-from service.acknowledgements import (
+from service.audit.record import actor_of, record_cases
+from service.context import runtime
+from service.http.views import case_view
+from service.storage.acknowledgements import (
     NOTE_MAX_LENGTH,
     Acknowledgement,
     NoteRefused,
@@ -32,10 +35,7 @@ from service.acknowledgements import (
     case_in_scope,
     checked_note,
 )
-from service.audit.record import actor_of, record_cases
-from service.context import runtime
-from service.store import Connection
-from service.views import case_view
+from service.storage.store import Connection
 from service.web import labels
 from service.web.scope import principal
 from service.web.templating import render

@@ -14,9 +14,9 @@ import asyncpg
 from aiohttp import web
 
 from calendars.stockholm import STOCKHOLM
-from service import letters_api
 from service.access import Principal
 from service.context import Runtime, runtime
+from service.http import letters_api
 from service.web.scope import forbidden, principal
 from service.web.templating import render
 

@@ -15,9 +15,9 @@ from urllib.parse import quote
 from aiohttp import web
 
 from config.reminder_policy import InvalidPolicy, PolicyOverrides, resolve
-from service import policies_api
 from service.access import Principal, Role
 from service.context import Runtime, runtime
+from service.http import policies_api
 from service.web import policy_form
 from service.web.policy_form import COUNTING_NAMES, GROUPS, LAYER_NAMES
 from service.web.scope import forbidden, principal, region_choices

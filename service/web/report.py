@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from calendars.stockholm import local_date
 from service.context import runtime
-from service.reports import DEVIATION_KINDS, FIRST_YEAR, LAST_YEAR, YearSummary, summarize
+from service.http.reports import DEVIATION_KINDS, FIRST_YEAR, LAST_YEAR, YearSummary, summarize
 from service.web.bar_chart import Bar, bar_chart
 from service.web.scope import principal, region_choices
 from service.web.templating import render

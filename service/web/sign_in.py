@@ -21,7 +21,7 @@ from scheduler.events import Email
 from service.auth import oidc, sessions, sign_in_links
 from service.auth.users import enabled_user
 from service.context import Runtime, runtime
-from service.rate_limits import RateLimited
+from service.http.rate_limits import RateLimited
 from service.web import cookies, security
 from service.web.templating import render
 

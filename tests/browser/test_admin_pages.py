@@ -20,7 +20,7 @@ from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from standardwebhooks.webhooks import Webhook
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.browser.rig import assert_accessible, require_chromium
 from tests.browser.test_sign_in import ADMIN, RunningService, _start, sign_in_by_link

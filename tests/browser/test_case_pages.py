@@ -20,9 +20,9 @@ from standardwebhooks.webhooks import Webhook
 
 from scheduler.case import Deviation
 from scheduler.effects import RecordDeviation
-from service import store
-from service.database import _init_connection
-from service.secrets import new_webhook_secret
+from service.storage import store
+from service.storage.database import _init_connection
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.browser.rig import assert_accessible, require_chromium
 from tests.browser.test_sign_in import ADMIN, RunningService, _start, sign_in_by_link

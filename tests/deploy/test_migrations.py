@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from service.database import migration_files, with_database
+from service.storage.database import migration_files, with_database
 
 CONTRACTS = re.compile(r"^--\s*contracts:\s*(.+)$", re.MULTILINE | re.IGNORECASE)
 

@@ -18,14 +18,14 @@ from standardwebhooks import Webhook
 
 from config.settings import Settings, load_settings
 from service import access
-from service.app import build_app
 from service.context import Runtime
-from service.http_server import ApiRunner
-from service.processor import EventProcessor
-from service.secrets import new_webhook_secret
+from service.http.app import build_app
+from service.http.http_server import ApiRunner
+from service.http.signatures import key_from_secret, sign
+from service.http.testclock import settle
 from service.server import running
-from service.signatures import key_from_secret, sign
-from service.testclock import settle
+from service.storage.secrets import new_webhook_secret
+from service.workers.processor import EventProcessor
 
 ADMIN_TOKEN = "test-admin-token-" + "x" * 16
 

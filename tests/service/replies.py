@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from calendars.itip_reply import ParsedCalendarMessage, parse_reply
-from service import store
+from service.storage import store
 from tests import samples
 from tests.service.harness import Service, started
 from tests.service.mail import (

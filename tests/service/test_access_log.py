@@ -17,7 +17,7 @@ from service import access
 from service.audit import chain
 from service.audit.reading import open_case
 from service.auth.users import checked_request, create_user
-from service.database import migrate
+from service.storage.database import migrate
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, started
 from tests.service.mail import MailSink, mailing_settings

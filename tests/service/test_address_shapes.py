@@ -26,10 +26,11 @@ from scheduler.decide import Applied, Context, decide
 from scheduler.effects import Effect, QueueMessage
 from scheduler.events import parse_event
 from scheduler.planning import DeadlinePlanner
-from service import access, store
-from service.database import create_pool
-from service.delivery import DeliveryWorker
-from service.outcomes import DeliveryOutcomes
+from service import access
+from service.storage import store
+from service.storage.database import create_pool
+from service.workers.delivery import DeliveryWorker
+from service.workers.outcomes import DeliveryOutcomes
 from tests import samples
 from tests.service.mail import MAIL_DOMAIN, MAIL_FROM, MailSink, smtp_server
 

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from standardwebhooks import Webhook
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.service.processes import ServiceProcess, run_command
 

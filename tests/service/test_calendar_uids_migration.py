@@ -8,7 +8,7 @@ from pathlib import Path
 
 from icalendar import Calendar
 
-from service.database import create_pool, migrate
+from service.storage.database import create_pool, migrate
 from tests import samples
 from tests.service.harness import Service, started
 from tests.service.mail import MailSink, Received, calendar_mail, free_port, mailing_settings, send_reply

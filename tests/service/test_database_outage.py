@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.service.mail import MailSink, smtp_server
 from tests.service.processes import ServiceProcess

@@ -12,7 +12,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.service.mail import MAIL_FROM, MailSink, smtp_server
 from tests.service.processes import ServiceProcess

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service.database import create_pool, migrate
+from service.storage.database import create_pool, migrate
 from tests import samples
 from tests.service.harness import Service, service_settings, started
 from tests.service.webhook_receiver import move_clock

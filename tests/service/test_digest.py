@@ -11,11 +11,11 @@ from typing import Any
 
 from calendars.workdays import WorkingCalendar
 from config.rules import load_rulebook
-from service import digest
+from service.http.testclock import move_test_clock
 from service.metrics import Metrics
-from service.periodic import PeriodicJobs
-from service.testclock import move_test_clock
-from service.timers import TimerWorker
+from service.workers import digest
+from service.workers.periodic import PeriodicJobs
+from service.workers.timers import TimerWorker
 from tests import samples
 from tests.service.harness import Service, started
 from tests.service.mail import MailSink, Received, mailing_settings, smtp_server

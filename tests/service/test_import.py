@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from service import access
-from service.bulk_apply import apply_cases
-from service.bulk_import import MAX_LINE, LineReader, LineReport, StoreSummary, store_lines
+from service.bulk.bulk_apply import apply_cases
+from service.bulk.bulk_import import MAX_LINE, LineReader, LineReport, StoreSummary, store_lines
 from tests import pg, samples
 from tests.service.harness import Service, service_settings, started
 from tests.service.processes import ServiceProcess, run_command

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.service.harness import Service, service_settings, started
 

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from scheduler.case import Case
-from service import store
-from service.database import Pool, create_pool
-from service.open_cases import OpenCases
+from service.storage import store
+from service.storage.database import Pool, create_pool
+from service.workers.open_cases import OpenCases
 from tests.scheduler.builders import make_case
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

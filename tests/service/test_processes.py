@@ -16,8 +16,8 @@ import asyncpg
 import pytest
 from standardwebhooks import Webhook
 
-from service.database import with_database
-from service.secrets import new_webhook_secret
+from service.storage.database import with_database
+from service.storage.secrets import new_webhook_secret
 from tests import pg, samples
 from tests.service.processes import ServiceProcess, run_command
 

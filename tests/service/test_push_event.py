@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests.service.processes import ServiceProcess, free_port
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 
 from config.settings import SettingsError, load_settings
-from service.database import Pool
+from service.http.rate_limits import Limit, Limits, RateLimited, RateLimiter, source_of
 from service.metrics import Metrics
-from service.rate_limits import Limit, Limits, RateLimited, RateLimiter, source_of
+from service.storage.database import Pool
 from tests import samples
 from tests.service.harness import Service, service_settings, started
 from tests.service.mail import MailSink, mailing_settings

@@ -11,7 +11,8 @@ import pytest
 
 from scheduler.case import Case, ContactInfo, Deviation, DeviationKind
 from scheduler.effects import RecordDeviation
-from service import access, store
+from service import access
+from service.storage import store
 from tests import samples
 from tests.scheduler.builders import add_meeting, make_case
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started

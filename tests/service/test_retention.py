@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from service.database import Pool
+from service.storage.database import Pool
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
 from tests.service.mail import MailSink, mailing_settings, smtp_server

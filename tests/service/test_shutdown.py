@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from service.secrets import new_webhook_secret
+from service.storage.secrets import new_webhook_secret
 from tests import samples
 from tests.service.mail import MailSink, smtp_server
 from tests.service.processes import ServiceProcess

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service import api
+from service.http import api
 from tests import samples
 from tests.service.harness import Service, service_settings, started
 

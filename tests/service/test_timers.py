@@ -17,13 +17,13 @@ from scheduler.clock import FixedClock
 from scheduler.effects import CancelTimers, SetTimer
 from scheduler.planning import DeadlinePlanner
 from scheduler.timers import DueTimer
-from service import store
-from service.database import Pool, create_pool
 from service.metrics import Metrics
-from service.periodic import PeriodicJobs
-from service.store import Connection
-from service.timer_handlers import case_timer_handlers
-from service.timers import RetryPolicy, TimerHandler, TimerWorker, reap_expired_leases
+from service.storage import store
+from service.storage.database import Pool, create_pool
+from service.storage.store import Connection
+from service.workers.periodic import PeriodicJobs
+from service.workers.timer_handlers import case_timer_handlers
+from service.workers.timers import RetryPolicy, TimerHandler, TimerWorker, reap_expired_leases
 from tests import samples
 from tests.scheduler.builders import make_case
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started

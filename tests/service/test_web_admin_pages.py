@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from scheduler.case import Case
-from service import store
 from service.auth import sessions
 from service.auth.users import UserRequest, UserRole, create_user
+from service.storage import store
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
 from tests.service.test_reports import meeting, stored_case
 

@@ -21,9 +21,10 @@ from yarl import URL
 
 from scheduler.case import Deviation
 from scheduler.effects import RecordDeviation
-from service import access, store
+from service import access
 from service.auth import sessions
 from service.auth.users import UserRequest, create_user
+from service.storage import store
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
 

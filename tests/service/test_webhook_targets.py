@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from service.webhook_delivery import UNREACHABLE
-from service.webhook_events import WEBHOOKS_CHANNEL
-from service.webhook_targets import NotPublicAddress, PublicOnlyResolver, is_public, literal_address
+from service.storage.webhook_events import WEBHOOKS_CHANNEL
+from service.workers.webhook_delivery import UNREACHABLE
+from service.workers.webhook_targets import NotPublicAddress, PublicOnlyResolver, is_public, literal_address
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, service_settings, started
 from tests.service.mail import free_port

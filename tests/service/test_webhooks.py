@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.effects import RecordDeviation
-from service import store, webhook_events
-from service.views import case_view
-from service.webhook_delivery import UNREACHABLE
+from service.http.views import case_view
+from service.storage import store, webhook_events
+from service.workers.webhook_delivery import UNREACHABLE
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
 from tests.service.mail import MailSink, free_port, mailing_settings

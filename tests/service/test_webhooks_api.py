@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.secrets import decrypt
+from service.storage.secrets import decrypt
 from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, service_settings, started
 from tests.service.webhook_receiver import ALLOW_PRIVATE, bearer, deliveries, receiving, subscribe

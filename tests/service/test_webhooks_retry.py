@@ -8,8 +8,8 @@ import aiohttp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.webhook_delivery import GIVE_UP_AFTER, describe_failure, next_attempt, retry_delay
-from service.webhook_targets import NotPublicAddress
+from service.workers.webhook_delivery import GIVE_UP_AFTER, describe_failure, next_attempt, retry_delay
+from service.workers.webhook_targets import NotPublicAddress
 
 FIRST = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

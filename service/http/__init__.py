@@ -1,0 +1,1 @@
+"""The HTTP surface: routes, request parsing, answers and the OpenAPI document."""

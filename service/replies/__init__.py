@@ -1,0 +1,1 @@
+"""The reply page that participants open from their invitation."""

@@ -1,0 +1,1 @@
+"""PostgreSQL: the connection, the migrations and the queries every part shares."""

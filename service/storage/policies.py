@@ -1,0 +1,86 @@
+"""Reminder policy overrides in the database: read for every change to a case, written by coordinators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from config.reminder_policy import PolicyOverrides
+from scheduler.case import Case
+from scheduler.events import CaseOpened, Event
+from service.storage.store import Connection
+
+Scope = Literal["region", "case"]
+
+
+async def overrides_for(connection: Connection, region: str, case_id: str) -> PolicyOverrides:
+    """The overrides that apply to a case: its region's and its own."""
+    rows = await connection.fetch(
+        "select scope, override from reminder_policies"
+        " where (scope = 'region' and subject = $1) or (scope = 'case' and subject = $2)",
+        region,
+        case_id,
+    )
+    found = {row["scope"]: row["override"] for row in rows}
+    return PolicyOverrides(region=found.get("region"), case=found.get("case"))
+
+
+# A case under its lock, with the overrides that apply to it, in one round trip.
+CASE_WITH_OVERRIDES = """
+select c.state,
+    (select override from reminder_policies where scope = 'region' and subject = c.region) as region_override,
+    (select override from reminder_policies where scope = 'case' and subject = c.case_id) as case_override
+from cases c where c.case_id = $1 for update of c
+"""
+
+
+async def case_for_update(connection: Connection, case_id: str) -> tuple[Case | None, PolicyOverrides]:
+    """The case, locked for update, and its overrides (none for a case that does not exist)."""
+    row = await connection.fetchrow(CASE_WITH_OVERRIDES, case_id)
+    if row is None:
+        return None, PolicyOverrides()
+    return Case.model_validate(row["state"]), PolicyOverrides(
+        region=row["region_override"], case=row["case_override"]
+    )
+
+
+async def overrides_for_event(connection: Connection, case: Case | None, event: Event) -> PolicyOverrides:
+    """The overrides for the case an event is about; a `case.opened` names its region itself."""
+    if case is not None:
+        return await overrides_for(connection, case.region, case.case_id)
+    if isinstance(event.data, CaseOpened):
+        return await overrides_for(connection, event.data.region, event.case_id)
+    return PolicyOverrides()
+
+
+async def read_override(connection: Connection, scope: Scope, subject: str) -> dict[str, Any] | None:
+    override: dict[str, Any] | None = await connection.fetchval(
+        "select override from reminder_policies where scope = $1 and subject = $2", scope, subject
+    )
+    return override
+
+
+async def write_override(
+    connection: Connection,
+    scope: Scope,
+    subject: str,
+    override: dict[str, Any],
+    updated_by: str,
+    now: datetime,
+) -> None:
+    """Replace the override; an empty one removes it (the layer below applies again)."""
+    if not override:
+        await connection.execute(
+            "delete from reminder_policies where scope = $1 and subject = $2", scope, subject
+        )
+        return
+    await connection.execute(
+        "insert into reminder_policies (scope, subject, override, updated_at, updated_by)"
+        " values ($1, $2, $3, $4, $5) on conflict (scope, subject) do update set"
+        " override = excluded.override, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        scope,
+        subject,
+        override,
+        now,
+        updated_by,
+    )

@@ -1,0 +1,322 @@
+"""SQL for events, cases and the effects of applying an event. Every function takes a connection, so the
+caller decides the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, TypeAlias
+
+import asyncpg
+
+from scheduler.case import Case
+from scheduler.effects import (
+    CancelTimers,
+    CancelUnsentMessages,
+    Effect,
+    QueueMessage,
+    RecordDeviation,
+    SetTimer,
+)
+from scheduler.events import Event
+from service import tracing
+from service.storage import report_facts, webhook_events
+
+# A plain connection or one borrowed from the pool: every function here works with either.
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
+EVENTS_CHANNEL = "sipvakt_events"
+TIMERS_CHANNEL = "sipvakt_timers"
+OUTBOX_CHANNEL = "sipvakt_outbox"
+# An outbox row's payload with only what identifies nobody: which message of which series it was. Every
+# other key (a reminder's details, a digest's lists) can carry names, addresses or free text.
+KEPT_PAYLOAD_KEYS = ["sequence", "queued_at", "notice", "reminder", "deadline"]
+ERASED_PAYLOAD = (
+    "(select coalesce(jsonb_object_agg(key, value), '{}'::jsonb) from jsonb_each(payload)"
+    " where key = any($1::text[]))"
+)
+# How soon a new timer must fall due for its transaction to wake the timer workers (they look at least
+# this often anyway).
+TIMER_NOTICE_HORIZON = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Intake:
+    status: Literal["accepted", "duplicate", "conflict", "foreign"]
+    # None only for "foreign": the case belongs to another integration and nothing was stored.
+    event_id: str | None
+
+
+def body_digest(body: bytes) -> bytes:
+    return hashlib.sha256(body).digest()
+
+
+async def store_event(
+    connection: Connection,
+    *,
+    integration_id: str,
+    webhook_id: str,
+    body: bytes,
+    event: Event,
+    received_at: datetime,
+) -> Intake:
+    """Store an accepted event once per (integration, webhook-id); tell a replay from a conflict.
+
+    The event's case is claimed for the integration first, so that every path that stores events keeps
+    tenancy; an event for a case of another integration is not stored ("foreign")."""
+    if await claim_case(connection, event.case_id, integration_id, received_at) != integration_id:
+        return Intake("foreign", None)
+    digest = body_digest(body)
+    event_id = "evt_" + secrets.token_hex(12)
+    # The notice to the event processor goes in the same statement: one round trip less per event.
+    inserted = await connection.fetchval(
+        "with stored as (insert into events (event_id, integration_id, webhook_id, body_sha256, case_id,"
+        " type, occurred_at, received_at, payload, trace_context)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " on conflict (integration_id, webhook_id) do nothing returning event_id, case_id)"
+        f" select event_id from stored, pg_notify('{EVENTS_CHANNEL}', stored.case_id)",
+        event_id,
+        integration_id,
+        webhook_id,
+        digest,
+        event.case_id,
+        event.type,
+        event.occurred_at,
+        received_at,
+        event.to_json_dict(),
+        tracing.current_trace_context(),
+    )
+    if inserted is not None:
+        return Intake("accepted", inserted)
+    earlier = await connection.fetchrow(
+        "select event_id, body_sha256 from events where integration_id = $1 and webhook_id = $2",
+        integration_id,
+        webhook_id,
+    )
+    assert earlier is not None
+    status: Literal["duplicate", "conflict"] = "duplicate" if earlier["body_sha256"] == digest else "conflict"
+    return Intake(status, earlier["event_id"])
+
+
+async def claim_case(connection: Connection, case_id: str, integration_id: str, now: datetime) -> str:
+    """The integration the case belongs to: the one that already owns it, or else `integration_id`, which
+    claims it now. Atomic: of two transactions claiming one new id, the second waits for the first and
+    then finds its owner."""
+    # One round trip in the usual cases (a new case, or one already owned): the insert's own row, or the
+    # owner this statement's snapshot sees. Only when another transaction claimed it concurrently does
+    # neither show, and the owner is read again once that one has committed.
+    owner: str | None = await connection.fetchval(
+        "with claimed as (insert into case_owners (case_id, integration_id, claimed_at) values ($1, $2, $3)"
+        " on conflict (case_id) do nothing returning integration_id)"
+        " select integration_id from claimed union all"
+        " select integration_id from case_owners where case_id = $1 limit 1",
+        case_id,
+        integration_id,
+        now,
+    )
+    return owner or await case_owner(connection, case_id) or integration_id
+
+
+async def case_owner(connection: Connection, case_id: str) -> str | None:
+    """The integration that claimed the case with its first event, if any did."""
+    owner: str | None = await connection.fetchval(
+        "select integration_id from case_owners where case_id = $1", case_id
+    )
+    return owner
+
+
+async def load_case(connection: Connection, case_id: str, *, for_update: bool = False) -> Case | None:
+    row = await connection.fetchrow(
+        "select state from cases where case_id = $1" + (" for update" if for_update else ""), case_id
+    )
+    return Case.model_validate(row["state"]) if row else None
+
+
+async def save_case(connection: Connection, case: Case, now: datetime) -> None:
+    """Store the case. Only a state that differs from the stored one, compared as JSON values, is told to
+    webhook subscribers: a recompute that changes nothing sends nothing."""
+    state = case.model_dump(mode="json")
+    changed = await connection.fetchval(
+        "with stored as (select state from cases where case_id = $1)"
+        " insert into cases (case_id, integration_id, region, organisations, status, state, version,"
+        " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
+        " on conflict (case_id) do update set organisations = excluded.organisations,"
+        " status = excluded.status, state = excluded.state, version = cases.version + 1,"
+        " updated_at = excluded.updated_at"
+        " returning (select stored.state::jsonb from stored) is distinct from cases.state::jsonb",
+        case.case_id,
+        case.integration_id,
+        case.region,
+        sorted(case.organisations()),
+        case.status,
+        state,
+        case.opened_at,
+        now,
+    )
+    if changed:
+        # Unchanged, the case's held meetings are unchanged too.
+        await report_facts.write_held_meetings(connection, case)
+        await webhook_events.case_updated(connection, case, now)
+
+
+async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:
+    """Write the effects of one decision, in order, in the caller's transaction. A run of timers to set,
+    or of messages to queue, goes in one round trip: a recompute re-arms every timer of its case."""
+    notify_timers = notify_outbox = False
+    for effect, run in _runs(effects):
+        if isinstance(effect, SetTimer):
+            timers = [timer for timer in run if isinstance(timer, SetTimer)]
+            await set_timers(connection, case.case_id, timers, now)
+            # Only a timer due soon needs a sleeping worker woken; the rest are found by its next look.
+            notify_timers = notify_timers or any(t.due_at <= now + TIMER_NOTICE_HORIZON for t in timers)
+        elif isinstance(effect, QueueMessage):
+            messages = [message for message in run if isinstance(message, QueueMessage)]
+            await queue_messages(connection, case.case_id, messages, now)
+            notify_outbox = True
+        elif isinstance(effect, CancelTimers):
+            await connection.execute(
+                "update timers set state = 'cancelled', updated_at = $3 where case_id = $1"
+                " and state in ('scheduled', 'running') and starts_with(key, $2)",
+                case.case_id,
+                effect.prefix,
+                now,
+            )
+        elif isinstance(effect, CancelUnsentMessages):
+            await cancel_unsent(connection, case.case_id, effect)
+        elif isinstance(effect, RecordDeviation):
+            await record_deviation(connection, case, effect)
+    channels = [TIMERS_CHANNEL] * notify_timers + [OUTBOX_CHANNEL] * notify_outbox
+    if channels:
+        await connection.execute("select pg_notify(channel, '') from unnest($1::text[]) as channel", channels)
+
+
+# Timers and messages are written in runs; every other effect on its own.
+_BATCHED = (SetTimer, QueueMessage)
+
+
+def _runs(effects: list[Effect]) -> list[tuple[Effect, list[Effect]]]:
+    """The effects in order, each with the run of effects of the same batched kind that it starts."""
+    runs: list[tuple[Effect, list[Effect]]] = []
+    for effect in effects:
+        if runs and isinstance(effect, _BATCHED) and type(runs[-1][0]) is type(effect):
+            runs[-1][1].append(effect)
+        else:
+            runs.append((effect, [effect]))
+    return runs
+
+
+async def cancel_unsent(connection: Connection, case_id: str, effect: CancelUnsentMessages) -> None:
+    """Withdraw the messages that have not left; with `erase`, keep nothing of what they would have said
+    to whom, and take the case's unposted letters out of the print queue."""
+    await connection.execute(
+        "update outbox set state = 'cancelled',"
+        " recipient = case when $6 then '' else recipient end,"
+        f" payload = case when $6 then {ERASED_PAYLOAD} else payload end"
+        " where case_id = $2 and state = 'queued'"
+        " and ($3::text is null or meeting_id = $3) and ($4::text is null or participant_id = $4)"
+        " and (cardinality($5::text[]) = 0 or kind = any($5))",
+        KEPT_PAYLOAD_KEYS,
+        case_id,
+        effect.meeting_id,
+        effect.participant_id,
+        list(effect.kinds),
+        effect.erase,
+    )
+    if effect.erase:
+        await connection.execute("delete from letters where case_id = $1 and state = 'queued'", case_id)
+
+
+SET_TIMER = (
+    "insert into timers (case_id, key, kind, due_at, payload, created_at, updated_at, trace_context)"
+    " values ($1, $2, $3, $4, $5, $6, $6, $7)"
+    " on conflict (case_id, key) do update set kind = excluded.kind, due_at = excluded.due_at,"
+    " payload = excluded.payload, state = 'scheduled', attempts = 0, last_error = null,"
+    " trace_context = excluded.trace_context,"
+    " lease_owner = null, lease_until = null,"
+    " updated_at = excluded.updated_at"
+    " where timers.state in ('scheduled', 'cancelled') or timers.due_at <> excluded.due_at"
+)
+QUEUE_MESSAGE = (
+    "insert into outbox (message_id, case_id, kind, channel, meeting_id, participant_id, recipient,"
+    " payload, next_attempt_at, created_at, trace_context)"
+    " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
+    " on conflict (message_id) do nothing"
+)
+
+
+async def set_timer(connection: Connection, case_id: str, timer: SetTimer, now: datetime) -> None:
+    """Create the timer, or move it (a claimed one too: its worker then lets go of it); a timer that already
+    fired or was parked as dead is armed again only for a new due time."""
+    await set_timers(connection, case_id, [timer], now)
+
+
+async def set_timers(connection: Connection, case_id: str, timers: list[SetTimer], now: datetime) -> None:
+    """`set_timer` for each, in order, in one round trip."""
+    if not timers:
+        return
+    trace = tracing.current_trace_context()
+    await connection.executemany(
+        SET_TIMER,
+        [(case_id, timer.key, timer.kind, timer.due_at, timer.payload, now, trace) for timer in timers],
+    )
+
+
+async def queue_message(
+    connection: Connection, case_id: str | None, message: QueueMessage, now: datetime
+) -> None:
+    await queue_messages(connection, case_id, [message], now)
+
+
+async def queue_messages(
+    connection: Connection, case_id: str | None, messages: list[QueueMessage], now: datetime
+) -> None:
+    """Queue each message once (a key already queued is left as it is), in order, in one round trip."""
+    if not messages:
+        return
+    trace = tracing.current_trace_context()
+    await connection.executemany(
+        QUEUE_MESSAGE,
+        [
+            (
+                message.key,
+                case_id,
+                message.kind,
+                message.channel,
+                message.meeting_id,
+                message.participant_id,
+                message.recipient,
+                message.payload,
+                now,
+                trace,
+            )
+            for message in messages
+        ],
+    )
+
+
+async def record_deviation(connection: Connection, case: Case, effect: RecordDeviation) -> None:
+    deviation = effect.deviation
+    inserted = await connection.fetchval(
+        "insert into deviations (deviation_id, case_id, integration_id, region, organisations, kind,"
+        " detected_at, meeting_id, participant_id, action_id, rule, reportable)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (deviation_id) do nothing"
+        " returning deviation_id",
+        deviation.deviation_id,
+        case.case_id,
+        case.integration_id,
+        case.region,
+        sorted(case.organisations()),
+        deviation.kind,
+        deviation.detected_at,
+        deviation.meeting_id,
+        deviation.participant_id,
+        deviation.action_id,
+        deviation.rule,
+        deviation.reportable,
+    )
+    # A deviation noticed again finds its row: subscribers hear of each deviation once.
+    if inserted is not None:
+        await webhook_events.deviation_recorded(connection, case, deviation)

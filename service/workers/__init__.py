@@ -1,0 +1,1 @@
+"""The background workers: applying events, firing timers, delivering mail and webhooks."""
