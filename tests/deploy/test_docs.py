@@ -42,6 +42,7 @@ def test_the_guides_build_strictly_with_every_page_and_picture(tmp_path: Path) -
     for guide in GUIDES:
         page = (tmp_path / "site" / guide.removesuffix(".md") / "index.html").read_text()
         assert 'lang="sv"' in page
+        assert "fonts.googleapis.com" not in page and "cdn" not in page.lower()
     for picture in (REPOSITORY / "docs").glob("**/*.png"):
         assert (tmp_path / "site" / picture.relative_to(REPOSITORY / "docs")).is_file()
 
