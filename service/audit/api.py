@@ -19,6 +19,7 @@ from service.access import EVERYTHING, Principal
 from service.context import runtime
 from service.http.api import authorize
 from service.http.query import QueryReader
+from service.storage.database import Pool
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -61,7 +62,7 @@ def entry_view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-class _Where:
+class Where:
     def __init__(self) -> None:
         self.conditions: list[str] = []
         self.args: list[Any] = []
@@ -84,6 +85,26 @@ class _Where:
 
     def sql(self) -> str:
         return " and ".join(self.conditions) or "true"
+
+
+def scoped(principal: Principal, case_id: str | None = None) -> Where:
+    """The entries the principal may read, of one case if it is named."""
+    where = Where()
+    where.scope(principal)
+    if case_id is not None:
+        where.add("case_id = ?", case_id)
+    return where
+
+
+async def drawn(pool: Pool, where: Where, size: int) -> list[asyncpg.Record]:
+    """`size` entries drawn at random among those `where` admits, shown oldest first."""
+    rows: list[asyncpg.Record] = await pool.fetch(
+        f"select * from (select {COLUMNS} from audit_log where {where.sql()}"
+        f" order by random() limit ${len(where.args) + 1}) drawn order by seq",
+        *where.args,
+        size,
+    )
+    return rows
 
 
 def _identifier(query: QueryReader, name: str) -> str | None:
@@ -129,7 +150,7 @@ async def list_entries(request: web.Request) -> web.Response:
     after = _after(query)
     query.raise_if_any()
 
-    where = _Where()
+    where = Where()
     where.scope(principal)
     if case_id is not None:
         where.add("case_id = ?", case_id)
@@ -145,12 +166,7 @@ async def list_entries(request: web.Request) -> web.Response:
         where.add("seq > ?", after)
     pool = runtime(request).pool
     if sample is not None:
-        rows = await pool.fetch(
-            f"select * from (select {COLUMNS} from audit_log where {where.sql()}"
-            f" order by random() limit ${len(where.args) + 1}) drawn order by seq",
-            *where.args,
-            sample,
-        )
+        rows = await drawn(pool, where, sample)
         return web.json_response({"entries": [entry_view(row) for row in rows], "next": None})
     # One row more than asked for tells whether there is a next page.
     rows = await pool.fetch(

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from service.context import RUNTIME, Runtime
 from service.web import (
+    audit_page,
     case_page,
     deviations_page,
     letters,
@@ -32,6 +33,7 @@ def build_web_app(runtime: Runtime) -> web.Application:
     report.add_routes(app)
     policy_pages.add_routes(app)
     letters.add_routes(app)
+    audit_page.add_routes(app)
     app.router.add_static("/static", STATIC)
     return app
 

@@ -18,4 +18,5 @@ SECTIONS = (
     Section("/app/report", "Årsrapport"),
     Section("/app/reminder-policy", "Påminnelser"),
     Section("/app/letters", "Brev"),
+    Section("/app/audit", "Loggkontroll"),
 )

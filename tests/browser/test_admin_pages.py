@@ -299,3 +299,33 @@ async def test_signing_out_an_expired_session_and_a_cross_site_form(
     await expect(page.get_by_role("status")).to_contain_text("inte har använt sipvakt på en stund")
     await page.goto(service.url + "/app/letters")
     assert page.url.startswith(service.url + "/app/login")
+
+
+async def test_an_auditor_draws_a_sample_of_the_access_log_on_an_accessible_page(
+    context: BrowserContext, service: RunningService
+) -> None:
+    auditor = "granskare.test@halland.example.se"
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ADMIN}"}) as client,
+        client.post(
+            service.url + "/v1/users",
+            json={"email": auditor, "role": "auditor", "regions": ["halland"], "organisations": ["*"]},
+        ) as created,
+    ):
+        assert created.status == 201, await created.text()
+    page = await context.new_page()
+    await sign_in_by_link(page, service, auditor)
+    await page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Loggkontroll").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Loggkontroll")
+    await page.get_by_label("Antal poster").fill("5")
+    await page.get_by_role("button", name="Dra stickprov").click()
+    sample = page.get_by_role("table")
+    await expect(sample).to_be_visible()
+    rows = sample.get_by_role("row")
+    assert 2 <= await rows.count() <= 6  # a header and up to five entries
+    await assert_accessible(page)
+    await no_sideways_scrolling(page)
+    # The field's own bounds stop a browser from sending 0; the address can carry it all the same.
+    await page.goto(service.url + "/app/audit?antal=0")
+    await expect(page.get_by_role("alert")).to_contain_text("Antalet ska vara ett heltal")
+    await assert_accessible(page)

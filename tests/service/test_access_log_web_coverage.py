@@ -29,6 +29,7 @@ NO_CASE_SHOWN = {
     "/reminder-policy/case": "a form to type a case id in",
     "/regions/{region}/reminder-policy": "a region's settings",
     "/static": "the stylesheet",
+    "/audit": "the access log itself",
 }
 
 
