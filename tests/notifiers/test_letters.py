@@ -101,3 +101,41 @@ def test_characters_beyond_the_builtin_font_lose_only_their_accents() -> None:
 
 def test_the_same_input_gives_the_same_bytes() -> None:
     assert _letter() == _letter()
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "sv",
+            (
+                "Kallelse till SIP-möte",
+                "måndag 14 december 2026 kl. 13.00–14.30",
+                "Svarskod",
+                "23 november 2026",
+            ),
+        ),
+        (
+            "en",
+            (
+                "Invitation to a SIP meeting",
+                "Monday 14 December 2026 at 13:00–14:30",
+                "Reply code",
+                "23 November 2026",
+            ),
+        ),
+        (
+            "sv-x-lattlast",
+            (
+                "Du är bjuden till ett SIP-möte",
+                "måndag 14 december 2026 klockan 13.00 till 14.30",
+                "Kod för att svara",
+                "23 november 2026",
+            ),
+        ),
+    ],
+)
+def test_a_letter_is_written_in_the_participants_language(language: str, expected: tuple[str, ...]) -> None:
+    text = "\n".join(piece.text for piece in text_pieces(_letter(language=language)))
+    for words in expected:
+        assert words in text, words
