@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Every module that words what a recipient reads.
 WORDING = [
     *(ROOT / "notifiers").glob("*.py"),
-    ROOT / "service" / "rsvp_page.py",
-    ROOT / "service" / "rsvp_form.py",
+    ROOT / "service" / "replies" / "rsvp_page.py",
+    ROOT / "service" / "replies" / "rsvp_form.py",
 ]
 FOLDERS = {"sv": "sv", "en": "en", "sv-x-lattlast": "sv@lattlast"}
 
