@@ -18,7 +18,7 @@ from tests.service.harness import ADMIN_TOKEN, Service, service_settings, starte
 from tests.service.mail import MailSink, mailing_settings, smtp_server
 from tests.service.processes import run_command
 from tests.service.scenario import move_clock, push_at
-from tests.service.webhook_receiver import receiving, subscribe
+from tests.service.webhook_receiver import ALLOW_PRIVATE, receiving, subscribe
 
 CASE = "hall-2026-0100"
 OTHER = "hall-2026-0200"
@@ -199,7 +199,8 @@ async def summary(service: Service) -> dict[str, Any]:
 async def test_a_closed_case_is_erased_everywhere_after_the_retention_and_nothing_else(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with started(service_settings(database_url, tmp_path)) as service, receiving() as receiver:
+    settings = service_settings(database_url, tmp_path, **ALLOW_PRIVATE)
+    async with started(settings) as service, receiving() as receiver:
         await subscribe(service, receiver.url)
         other = [
             samples.case_opened(OTHER, "halland"),
