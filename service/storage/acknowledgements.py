@@ -36,8 +36,11 @@ def _no_identity_number(value: str) -> str:
 # May be empty: often there is nothing to add to "seen".
 Note = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=NOTE_MAX_LENGTH),
+    # The length is checked as sent (as the OpenAPI document's maxLength says), the spaces around it
+    # dropped only after.
+    StringConstraints(max_length=NOTE_MAX_LENGTH),
     AfterValidator(_no_identity_number),
+    AfterValidator(str.strip),
 ]
 
 

@@ -40,7 +40,10 @@ CASE = "blek-2026-0042"
 
 @pytest.fixture
 async def service(database_url: str, tmp_path: Path, sink: tuple[MailSink, int]) -> AsyncIterator[Service]:
-    async with replying_service(database_url, tmp_path, sink[1]) as running_service:
+    # The webhook receiver of one test listens on loopback, which an operator must allow.
+    async with replying_service(
+        database_url, tmp_path, sink[1], SIPVAKT_WEBHOOK_ALLOW_PRIVATE="true"
+    ) as running_service:
         yield running_service
 
 
