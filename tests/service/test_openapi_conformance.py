@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests import samples
 from tests.service.harness import ADMIN_TOKEN, Service, started
 from tests.service.mail import MailSink, mailing_settings, reply_token
 
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 SEED = 20261123
 MAX_EXAMPLES = 8
@@ -136,6 +138,7 @@ async def test_every_answer_is_the_one_the_document_describes(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.service.schemathesis_hooks", "PYTHONPATH": str(ROOT)},
     )
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode(errors="replace")
