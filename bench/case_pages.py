@@ -5,7 +5,8 @@
 
 The baseline, measured in the same run on the same cases, is what the list would cost without the
 columns of migration 0015: reading every case document in scope and ranking in Python. Each size gets a
-database of its own; every figure is the median of several rounds.
+database of its own, and every case in it is in the coordinator's scope; every figure is the median of
+several rounds. The goal is the web app's: each page under 200 ms with 10,000 cases in scope.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
+from common import result
 
 from scheduler.case import (
     Case,
@@ -44,10 +46,11 @@ from service.storage.database import (
 from service.web.todo import todo_list
 
 SIZES = (1_000, 10_000)
+GOAL_MS = 200
 ROUNDS = 5
 TODAY = date(2026, 11, 23)
 REGIONS = ("halland", "blekinge")
-COORDINATOR = Principal("bench", "coordinator", frozenset({"halland"}), frozenset({"*"}))
+COORDINATOR = Principal("bench", "coordinator", frozenset(REGIONS), frozenset({"*"}))
 NO_FILTERS: dict[str, str | None] = {"region": None, "organisation": None, "kind": None}
 
 
@@ -232,6 +235,9 @@ async def measure(pool: Pool, size: int) -> None:
         f"{size:>8} {baseline * 1000:>15.1f} {first * 1000:>13.1f} {last * 1000:>8.1f}"
         f" {listing * 1000:>11.1f} {baseline / first:>6.1f}"
     )
+    if size == max(SIZES):
+        slowest = max(first, last, listing) * 1000
+        result(f"case_lists_slowest_ms_{size}", slowest, str(GOAL_MS), slowest < GOAL_MS)
 
 
 if __name__ == "__main__":

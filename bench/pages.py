@@ -34,7 +34,7 @@ import aiohttp
 from aiohttp import web
 
 from config.settings import load_settings
-from scheduler.case import Case, ContactInfo, Deviation, Meeting, PersonInfo
+from scheduler.case import Case, ContactInfo, Deadline, Deviation, Meeting, PersonInfo, Warning
 from service.auth.sessions import start_session
 from service.auth.users import UserRequest, create_user
 from service.http.app import build_app
@@ -95,6 +95,17 @@ def bench_case(number: int) -> Case:
         opened_at=opened,
         meetings=meetings,
         deviations=deviations,
+        # Deadlines from three weeks past to two months ahead, and now and then a warning, so that Att
+        # göra has cases in every tier to rank.
+        deadlines=[
+            Deadline(
+                kind="followup_due",
+                due=NOW.date() + timedelta(days=number % 80 - 20),
+                status="pending",
+                rule="halland.followup",
+            )
+        ],
+        warnings=[Warning(kind="notice_too_short", message="Kort kallelsetid.")] if number % 7 == 0 else [],
     )
 
 
