@@ -48,14 +48,11 @@ async def forward_proposal(
     assert answer.proposed is not None
     meeting = case.meetings[answer.meeting_id]
     proposed = answer.proposed
-    message = QueueMessage(
-        key=f"{case.case_id}/{meeting.meeting_id}/{answer.participant_id}/proposal/{webhook_id}",
-        kind="notice",
-        channel="email",
-        meeting_id=meeting.meeting_id,
-        participant_id=answer.participant_id,
-        recipient=meeting.organizer.email,
-        payload={
+    message = _notice(
+        case,
+        (meeting.meeting_id, answer.participant_id, "proposal", webhook_id),
+        meeting.organizer.email,
+        {
             "notice": "proposal",
             "starts_at": proposed.starts_at.isoformat(),
             "ends_at": proposed.ends_at.isoformat() if proposed.ends_at else None,
@@ -71,14 +68,11 @@ async def hold_delegation(
     """A substitute named in a mailed calendar reply: told to the coordinator, not invited (see
     ``notifiers.notices.delegation_notice``). The same reply received twice tells them once."""
     assert answer.delegate is not None
-    message = QueueMessage(
-        key=f"{case.case_id}/{answer.meeting_id}/{answer.participant_id}/delegation/{webhook_id}",
-        kind="notice",
-        channel="email",
-        meeting_id=answer.meeting_id,
-        participant_id=answer.participant_id,
-        recipient=case.coordinator.email,
-        payload={
+    message = _notice(
+        case,
+        (answer.meeting_id, answer.participant_id, "delegation", webhook_id),
+        case.coordinator.email,
+        {
             "notice": "delegation",
             "delegate_name": mask_identity_numbers(answer.delegate.name),
             "delegate_email": answer.delegate.email,
@@ -99,14 +93,11 @@ async def tell_other_sender(
 ) -> None:
     """A calendar answer for a participant that another address sent: told to the coordinator, not
     recorded (see ``notifiers.notices.other_sender_notice``)."""
-    message = QueueMessage(
-        key=f"{case.case_id}/{answer.meeting_id}/{answer.participant_id}/other-sender/{webhook_id}",
-        kind="notice",
-        channel="email",
-        meeting_id=answer.meeting_id,
-        participant_id=answer.participant_id,
-        recipient=case.coordinator.email,
-        payload={
+    message = _notice(
+        case,
+        (answer.meeting_id, answer.participant_id, "other-sender", webhook_id),
+        case.coordinator.email,
+        {
             "notice": "other_sender",
             "answer": answer.response,
             "sender": sender,
@@ -129,14 +120,11 @@ async def forward_reply(
     """Pass what a person wrote in an ordinary reply on to the case's coordinator; `digest` identifies the
     received message, so the same mail received twice is forwarded once. `calendar_answer` is an answer
     the mail carries that cannot be recorded (an Exchange answer to a meeting that is over or cancelled)."""
-    message = QueueMessage(
-        key=f"{case.case_id}/{meeting_id or 'case'}/{participant_id or 'unknown'}/forwarded/{digest}",
-        kind="notice",
-        channel="email",
-        meeting_id=meeting_id,
-        participant_id=participant_id,
-        recipient=case.coordinator.email,
-        payload={
+    message = _notice(
+        case,
+        (meeting_id, participant_id, "forwarded", digest),
+        case.coordinator.email,
+        {
             "notice": "forwarded_reply",
             "text": mask_identity_numbers(written),
             "calendar_answer": calendar_answer,
@@ -165,6 +153,27 @@ async def resend_request(
         payload={"sequence": meeting.sequence},
     )
     await _queue(connection, case, message, now)
+
+
+def _notice(
+    case: Case,
+    about: tuple[str | None, str | None, str, str],
+    recipient: str,
+    payload: dict[str, object],
+) -> QueueMessage:
+    """A notice by e-mail about a meeting's participant (either may be unknown). `about` is the meeting,
+    the participant, what happened and what identifies the answer or mail; together they are the
+    message's key, so that the same answer or mail received twice queues one notice."""
+    meeting_id, participant_id, what, unique = about
+    return QueueMessage(
+        key=f"{case.case_id}/{meeting_id or 'case'}/{participant_id or 'unknown'}/{what}/{unique}",
+        kind="notice",
+        channel="email",
+        meeting_id=meeting_id,
+        participant_id=participant_id,
+        recipient=recipient,
+        payload=payload,
+    )
 
 
 async def _queue(connection: store.Connection, case: Case, message: QueueMessage, now: datetime) -> None:
