@@ -34,7 +34,6 @@ from scheduler.case import (
     Warning,
 )
 from service.access import Principal
-from service.http.reports import Where
 from service.storage.database import (
     DatabaseTimeouts,
     Pool,
@@ -43,6 +42,7 @@ from service.storage.database import (
     start_temporary_postgres,
     with_database,
 )
+from service.storage.where import Where
 from service.web.todo import todo_list
 
 SIZES = (1_000, 10_000)

@@ -15,11 +15,12 @@ import asyncpg
 from aiohttp import web
 
 from scheduler.events import IDENTIFIER_PATTERN
-from service.access import EVERYTHING, Principal
+from service.access import Principal
 from service.context import runtime
 from service.http.api import authorize
 from service.http.query import QueryReader
 from service.storage.database import Pool
+from service.storage.where import Where
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -62,37 +63,21 @@ def entry_view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-class Where:
-    def __init__(self) -> None:
-        self.conditions: list[str] = []
-        self.args: list[Any] = []
-
-    def add(self, condition: str, value: Any) -> None:
-        self.args.append(value)
-        self.conditions.append(condition.replace("?", f"${len(self.args)}"))
-
-    def scope(self, principal: Principal) -> None:
-        """The entries of cases the principal sees, by the scope copied onto each entry; an entry about no
-        case is for an admin only."""
-        if principal.role == "admin":
-            return
-        self.conditions.append("region is not null")
-        regions = principal.region_filter()
-        if regions is not None:
-            self.add("region = any(?::text[])", regions)
-        if EVERYTHING not in principal.organisations:
-            self.add("organisations && ?::text[]", sorted(principal.organisations))
-
-    def sql(self) -> str:
-        return " and ".join(self.conditions) or "true"
+def entry_scope(principal: Principal) -> Where:
+    """The entries of cases the principal sees, by the scope copied onto each entry; an entry about no
+    case is for an admin only."""
+    where = Where()
+    if principal.role != "admin":
+        where.add("audit_log.region is not null")
+    where.scope(principal, "audit_log", by_integration=False)
+    return where
 
 
 def scoped(principal: Principal, case_id: str | None = None) -> Where:
     """The entries the principal may read, of one case if it is named."""
-    where = Where()
-    where.scope(principal)
+    where = entry_scope(principal)
     if case_id is not None:
-        where.add("case_id = ?", case_id)
+        where.add("case_id = {0}", case_id)
     return where
 
 
@@ -150,20 +135,19 @@ async def list_entries(request: web.Request) -> web.Response:
     after = _after(query)
     query.raise_if_any()
 
-    where = Where()
-    where.scope(principal)
+    where = entry_scope(principal)
     if case_id is not None:
-        where.add("case_id = ?", case_id)
+        where.add("case_id = {0}", case_id)
     if person_reference is not None:
-        where.add("person_reference = ?", person_reference)
+        where.add("person_reference = {0}", person_reference)
     if actor is not None:
-        where.add("actor_id = ?", actor)
+        where.add("actor_id = {0}", actor)
     if since is not None:
-        where.add("at >= ?", since)
+        where.add("at >= {0}", since)
     if until is not None:
-        where.add("at < ?", until)
+        where.add("at < {0}", until)
     if after is not None:
-        where.add("seq > ?", after)
+        where.add("seq > {0}", after)
     pool = runtime(request).pool
     if sample is not None:
         rows = await drawn(pool, where, sample)

@@ -13,19 +13,20 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, get_args
+from typing import Annotated, get_args
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
 from calendars.stockholm import parse_moment, start_of_day
 from scheduler.case import DeviationKind
-from service.access import EVERYTHING, Principal
+from service.access import Principal
 from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.http.api import READERS, authorize
 from service.http.query import QueryReader
 from service.storage.database import Pool
+from service.storage.where import Where
 
 DEVIATION_KINDS: tuple[DeviationKind, ...] = get_args(DeviationKind)
 DEFAULT_LIMIT = 100
@@ -196,36 +197,6 @@ class YearTally:
             kva=KvaCounts(AUI24=initial - after, AUI25=after, AW010=followups),
             months=months,
         )
-
-
-@dataclass
-class Where:
-    """A WHERE clause built condition by condition, numbering its parameters as it goes."""
-
-    conditions: list[str] = field(default_factory=list)
-    args: list[Any] = field(default_factory=list)
-
-    def add(self, condition: str, *values: Any) -> None:
-        """`condition` names its values {0}, {1}…; they become $n placeholders."""
-        first = len(self.args) + 1
-        self.args.extend(values)
-        self.conditions.append(condition.format(*(f"${first + i}" for i in range(len(values)))))
-
-    def scope(self, principal: Principal, alias: str = "c") -> None:
-        """The cases the principal sees, as `Principal.sees` decides for one case; `alias` names the
-        cases (`c`) or rows that carry a case's scope."""
-        if principal.role == "admin":
-            return
-        if principal.integration_id is not None:
-            self.add(f"{alias}.integration_id = {{0}}", principal.integration_id)
-        regions = principal.region_filter()
-        if regions is not None:
-            self.add(f"{alias}.region = any({{0}}::text[])", regions)
-        if EVERYTHING not in principal.organisations:
-            self.add(f"{alias}.organisations && {{0}}::text[]", sorted(principal.organisations))
-
-    def sql(self) -> str:
-        return " and ".join(self.conditions) or "true"
 
 
 def _region(query: QueryReader, names: list[str], *, required: bool = False) -> str | None:

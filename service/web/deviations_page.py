@@ -26,8 +26,9 @@ from calendars.stockholm import local_date, start_of_day
 from service.access import Principal
 from service.audit.record import actor_of, record_cases
 from service.context import runtime
-from service.http.reports import Where, encode_cursor
+from service.http.reports import encode_cursor
 from service.storage.store import Connection
+from service.storage.where import Where
 from service.web import labels
 from service.web.filters import FilterForm
 from service.web.scope import principal, regions_in_scope

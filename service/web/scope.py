@@ -1,6 +1,6 @@
 """What a signed-in user may reach, for the pages: their principal, read exactly as a token's (the same
-`Principal` and the same SQL condition, `service.reports.Where.scope`, that the API uses, so a page never
-shows what the API would not), the regions in their scope, and the answer when their role may not do
+`Principal` and the same SQL condition, `service.storage.where.Where.scope`, that the API uses, so a page
+never shows what the API would not), the regions in their scope, and the answer when their role may not do
 something."""
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from calendars.stockholm import local_date
 from service.access import EVERYTHING, Principal
 from service.audit.record import actor_of, record_cases
 from service.context import runtime
-from service.http.reports import Where
 from service.storage.store import Connection
+from service.storage.where import Where
 from service.web.filters import FilterForm
 from service.web.labels import day
 from service.web.pages import ROLE_NAMES
