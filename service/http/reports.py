@@ -18,7 +18,7 @@ from typing import Annotated, get_args
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
 
-from calendars.stockholm import parse_moment, start_of_day
+from calendars.stockholm import start_of_day
 from scheduler.case import DeviationKind
 from service.access import Principal
 from service.audit.record import actor_of, record_cases
@@ -33,8 +33,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 # RFC 3339 date-time (the offset is required) or a plain date; fromisoformat alone accepts far more.
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _YEAR = re.compile(r"\d{4}", re.ASCII)
 # A cursor names a deviation by its id ("dev_" and hex): anything else in one was not made here.
 _CURSOR = TypeAdapter(
@@ -207,24 +205,6 @@ def _region(query: QueryReader, names: list[str], *, required: bool = False) -> 
     return value
 
 
-def _since(query: QueryReader) -> datetime | None:
-    """An RFC 3339 time with offset, or a plain date: the start of that day in Stockholm."""
-    value = query.text("since")
-    if value is None:
-        return None
-    try:
-        # In UTC here, so that a time the database cannot hold is this parameter's error, not a crash.
-        if _DATE.fullmatch(value):
-            return start_of_day(date.fromisoformat(value)).astimezone(UTC)
-        if _MOMENT.fullmatch(value):
-            return parse_moment(value).astimezone(UTC)
-    except (ValueError, OverflowError):
-        pass
-    hint = " (a '+' in a query string reads as a space: write it as %2B)" if " " in value else ""
-    query.fail("since", "must be an RFC 3339 time with offset or a date YYYY-MM-DD" + hint)
-    return None
-
-
 def encode_cursor(detected_at: datetime, deviation_id: str) -> str:
     """The position after one deviation in (detected_at, deviation_id) order; opaque to callers."""
     raw = json.dumps([detected_at.isoformat(), deviation_id], separators=(",", ":")).encode()
@@ -250,7 +230,7 @@ async def list_deviations(request: web.Request) -> web.Response:
     rt = runtime(request)
     query = QueryReader(request.query, ("region", "since", "kind", "limit", "after"))
     region = _region(query, rt.rulebook.names())
-    since, kind = _since(query), query.choice("kind", DEVIATION_KINDS)
+    since, kind = query.moment("since"), query.choice("kind", DEVIATION_KINDS)
     limit, after = query.limit(DEFAULT_LIMIT, MAX_LIMIT), _after(query)
     query.raise_if_any()
 
