@@ -25,6 +25,7 @@ from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.http.api import READERS, authorize
 from service.http.query import QueryReader
+from service.http.views import DeviationView
 from service.storage.database import Pool
 from service.storage.where import Where
 
@@ -40,29 +41,11 @@ _CURSOR = TypeAdapter(
 )
 
 
-class DeviationItem(BaseModel):
-    deviation_id: str
+class DeviationItem(DeviationView):
+    """A deviation as a case shows it, with the case it belongs to: the list spans cases."""
+
     case_id: str
     region: str
-    kind: DeviationKind
-    detected_at: datetime
-    meeting_id: str | None
-    participant_id: str | None
-    action_id: str | None
-    rule: str | None = Field(
-        description="the qualified rule that makes this a deviation: for `late` the rule whose deadline was"
-        " missed, otherwise the region's own deviation rule or sipvakt's `default.escalation`"
-    )
-    reportable: bool = Field(
-        description="true when the region's guideline names the situation a deviation (avvikelse); false"
-        " for sipvakt's own escalations"
-    )
-    acknowledged_at: datetime | None = Field(
-        default=None, description="when a coordinator acknowledged the deviation; null until then"
-    )
-    acknowledged_by: str | None = Field(
-        default=None, description="the token or user id (`usr_…`) that acknowledged it; null until then"
-    )
 
 
 class DeviationPage(BaseModel):

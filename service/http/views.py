@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from scheduler.case import Case, Deviation, Meeting
+from scheduler.case import Case, Deviation, DeviationKind, Meeting
 
 if TYPE_CHECKING:
     from service.storage.acknowledgements import Acknowledgement
@@ -48,14 +48,15 @@ class MeetingView(BaseModel):
 
 class DeviationView(BaseModel):
     deviation_id: str
-    kind: Literal["no_response", "no_show", "action_not_done", "late"]
+    kind: DeviationKind
     detected_at: datetime
     meeting_id: str | None
     participant_id: str | None
     action_id: str | None
     rule: str | None = Field(
-        description="the qualified rule that makes this a deviation (a region's own, or sipvakt's "
-        "`default.escalation`); null only on deviations recorded before rules were kept"
+        description="the qualified rule that makes this a deviation: for `late` the rule whose deadline was"
+        " missed, otherwise the region's own deviation rule or sipvakt's `default.escalation`; null only on"
+        " deviations recorded before rules were kept"
     )
     reportable: bool = Field(
         description="true when the region's guideline names the situation a deviation (avvikelse); false "
