@@ -53,6 +53,12 @@ class Principal:
         """Regions to restrict a listing to, or None for all."""
         return None if EVERYTHING in self.regions or self.role == "admin" else sorted(self.regions)
 
+    def organisation_filter(self) -> list[str] | None:
+        """Organisations to restrict a listing to, or None for all."""
+        return (
+            None if EVERYTHING in self.organisations or self.role == "admin" else sorted(self.organisations)
+        )
+
 
 ADMIN = Principal("admin-token", "admin", frozenset({EVERYTHING}), frozenset({EVERYTHING}))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler.case import Case
-from service.access import EVERYTHING, Principal
+from service.access import Principal
 from service.audit.record import Action, Channel, actor_of
 from service.logs import request_id
 from service.storage.database import Pool
@@ -44,8 +44,7 @@ class OpenedCase:
 def _scope(principal: Principal) -> tuple[str | None, list[str] | None, list[str] | None]:
     if principal.role == "admin":
         return None, None, None
-    organisations = None if EVERYTHING in principal.organisations else sorted(principal.organisations)
-    return principal.integration_id, principal.region_filter(), organisations
+    return principal.integration_id, principal.region_filter(), principal.organisation_filter()
 
 
 async def open_case(

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from calendars.workdays import WorkingCalendar
 from scheduler.planning import DeadlinePlanner
-from service.access import EVERYTHING, Principal
+from service.access import Principal
 from service.audit.record import CaseRef, Channel, Entry, actor_of, record, record_cases
 from service.context import Runtime, runtime
 from service.http.api import authorize
@@ -33,9 +33,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _scope(principal: Principal) -> tuple[list[str] | None, list[str] | None]:
-    regions = principal.region_filter()
-    everything = principal.role == "admin" or EVERYTHING in principal.organisations
-    return regions, None if everything else sorted(principal.organisations)
+    return principal.region_filter(), principal.organisation_filter()
 
 
 def _view(row: asyncpg.Record) -> dict[str, Any]:

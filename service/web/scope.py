@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from config.rules import RuleBook
-from service.access import EVERYTHING, Principal
+from service.access import Principal
 from service.context import runtime
 from service.web.pages import signed_in
 from service.web.templating import render
@@ -43,13 +43,6 @@ def region_choices(request: web.Request, who: Principal) -> list[RegionChoice]:
         ),
         key=lambda choice: choice.display_name,
     )
-
-
-def limited_organisations(who: Principal) -> list[str] | None:
-    """The organisations of a scope that lists them, or None for all."""
-    if who.role == "admin" or EVERYTHING in who.organisations:
-        return None
-    return sorted(who.organisations)
 
 
 def forbidden(request: web.Request, text: str) -> web.Response:

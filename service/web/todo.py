@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from calendars.stockholm import local_date
-from service.access import EVERYTHING, Principal
+from service.access import Principal
 from service.audit.record import actor_of, record_cases
 from service.context import runtime
 from service.storage.store import Connection
@@ -25,7 +25,7 @@ from service.storage.where import Where
 from service.web.filters import FilterForm
 from service.web.labels import day
 from service.web.pages import ROLE_NAMES
-from service.web.scope import limited_organisations, principal, regions_in_scope
+from service.web.scope import principal, regions_in_scope
 from service.web.templating import render
 
 PAGE_SIZE = 50
@@ -170,7 +170,7 @@ def _row(row: Any, region_names: dict[str, str]) -> TodoRow:
 
 async def organisation_choices(connection: Connection, who: Principal) -> list[str]:
     """The organisations to filter by: the user's own, or those of the open cases in scope."""
-    limited = limited_organisations(who)
+    limited = who.organisation_filter()
     if limited is not None:
         return limited
     where = Where()
@@ -202,6 +202,7 @@ async def todo_page(request: web.Request) -> web.Response:
         await record_cases(
             connection, await rt.clock.now(), actor_of(who), "read", "web", [row.case_id for row in rows]
         )
+    organisations_limit = who.organisation_filter()
     return render(
         request,
         "todo.html",
@@ -224,8 +225,8 @@ async def todo_page(request: web.Request) -> web.Response:
         if who.region_filter() is not None
         else "Alla regioner",
         scope_organisations="Alla organisationer"
-        if who.role == "admin" or EVERYTHING in who.organisations
-        else ", ".join(sorted(who.organisations)),
+        if organisations_limit is None
+        else ", ".join(organisations_limit),
     )
 
 
