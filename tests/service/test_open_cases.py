@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-
-import pytest
 
 from scheduler.case import Case
 from service.storage import store
-from service.storage.database import Pool, create_pool
+from service.storage.database import Pool
 from service.workers.open_cases import OpenCases
 from tests.scheduler.builders import make_case
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url)
-    await pool.execute(
-        "insert into integrations (integration_id, name, created_at) values ('test', 'test', $1)", NOW
-    )
-    yield pool
-    await pool.close()
 
 
 def case(case_id: str) -> Case:

@@ -3,16 +3,13 @@ exact counts beside it, the 14-day window's edges, the kind filter and the pagin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-
-import pytest
 
 from scheduler.case import Case, Deadline, Deviation, Warning
 from scheduler.effects import RecordDeviation
 from service.access import Principal
 from service.storage import store
-from service.storage.database import Pool, create_pool
+from service.storage.database import Pool
 from service.web import todo
 from tests.scheduler.builders import make_case
 
@@ -20,16 +17,6 @@ TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 HALLAND = Principal("samordnare", "coordinator", frozenset({"halland"}), frozenset({"*"}))
 NO_FILTERS: dict[str, str | None] = {"region": None, "organisation": None, "kind": None}
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url)
-    await pool.execute(
-        "insert into integrations (integration_id, name, created_at) values ('test', 'test', $1)", NOW
-    )
-    yield pool
-    await pool.close()
 
 
 def deadline(days: int, status: str = "pending") -> Deadline:
