@@ -1,6 +1,7 @@
 """Benchmark of the durable timers, against a ceiling and against procrastinate, in one run.
 
     .venv/bin/python bench/timers.py            # an embedded PostgreSQL in a temporary folder
+    .venv/bin/python bench/timers.py --profile  # only (b), under cProfile, with its top costs
     SIPVAKT_DATABASE_URL=postgresql://… .venv/bin/python bench/timers.py
 
 Every number is compared with a baseline measured in the same run, because the machine it runs on is
@@ -130,6 +131,23 @@ async def one_worker(server: str) -> float:
         seconds = await timed(fired.drain)
         assert await pool.fetchval("select count(*) from timers where state <> 'done'") == 0
         return DUE / seconds
+
+
+async def profile_one_worker(server: str) -> None:
+    """(b) under cProfile, the top costs printed: where a fired timer costs more than its claim."""
+    import cProfile
+    import pstats
+
+    async with fresh_database(server) as (_, pool):
+        await add_timers(pool, DUE, now() - timedelta(hours=1), tag="p")
+        fired = worker(pool)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        seconds = await timed(fired.drain)
+        profiler.disable()
+        print(f"(b) under cProfile: {DUE / seconds:.0f} timers/s\n")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 async def worker_processes(server: str) -> float:
@@ -322,5 +340,7 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         asyncio.run(worker_process_main(sys.argv[2]))
+    elif "--profile" in sys.argv[1:]:
+        asyncio.run(profile_one_worker(server_url()))
     else:
         asyncio.run(main("--quick" in sys.argv[1:]))
