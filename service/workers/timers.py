@@ -182,9 +182,14 @@ class TimerWorker:
             await connection.execute(LOCK_CASES, sorted({timer.case_id for timer in timers}))
             held = await self._mark(connection, known, "done", now, None)
             fired = [timer for timer in known if timer.timer_id in held]
+            traced = tracing.recording()
             for timer in fired:
+                handler = self.handlers[timer.kind]
+                if not traced:
+                    await handler(connection, timer, now)
+                    continue
                 with tracing.continued("fire timer", timer.trace_context, {tracing.TIMER_KIND: timer.kind}):
-                    await self.handlers[timer.kind](connection, timer, now)
+                    await handler(connection, timer, now)
             for timer in unknown:
                 error = f"no handler for timer kind {timer.kind!r}"
                 if await self._mark(connection, [timer], "dead", now, error):
