@@ -135,7 +135,10 @@ class TimerWorker:
         """Take up to a batch of the oldest due timers no other process holds, oldest first."""
         now = await self.clock.now()
         async with self.pool.acquire() as connection:
-            rows = await connection.fetch(CLAIM, now, self.batch_size, self.owner, self.lease)
+            return await self._claim(connection, now)
+
+    async def _claim(self, connection: Connection, now: datetime) -> list[DueTimer]:
+        rows = await connection.fetch(CLAIM, now, self.batch_size, self.owner, self.lease)
         timers = [
             DueTimer(
                 timer_id=row["timer_id"],
@@ -157,27 +160,48 @@ class TimerWorker:
         if not timers:
             return 0
         now = await self.clock.now()
+        async with self.pool.acquire() as connection:
+            together = await self._try_together(connection, timers, now)
+        return await self._settle(timers, together, now)
+
+    async def _try_together(
+        self, connection: Connection, timers: Sequence[DueTimer], now: datetime
+    ) -> list[DueTimer] | Exception:
+        """The timers fired in one transaction, or what made it fail (and roll back)."""
         try:
-            fired = await self._fire_together(timers, now)
+            return await self._fire_together(connection, timers, now)
         except Exception as error:
-            if len(timers) == 1:
-                await self._failed(timers[0], error, now)
-                return 0
-            log.warning("a timer of a batch failed; firing them one by one", exc_info=True)
+            return error
+
+    async def _settle(
+        self, timers: Sequence[DueTimer], together: list[DueTimer] | Exception, now: datetime
+    ) -> int:
+        """Count what fired together, or fire a failed batch again one by one, each on a connection of its
+        own (the failure may have been the connection's)."""
+        if isinstance(together, list):
+            fired = together
+        elif len(timers) == 1:
+            await self._failed(timers[0], together, now)
+            return 0
+        else:
+            log.warning("a timer of a batch failed; firing them one by one", exc_info=together)
             fired = []
             for timer in timers:
                 try:
-                    fired += await self._fire_together([timer], now)
+                    async with self.pool.acquire() as connection:
+                        fired += await self._fire_together(connection, [timer], now)
                 except Exception as alone:
                     await self._failed(timer, alone, now)
         for timer in fired:
             self.metrics.timers_fired.labels(timer.kind).inc()
         return len(fired)
 
-    async def _fire_together(self, timers: Sequence[DueTimer], now: datetime) -> list[DueTimer]:
+    async def _fire_together(
+        self, connection: Connection, timers: Sequence[DueTimer], now: datetime
+    ) -> list[DueTimer]:
         known = [timer for timer in timers if timer.kind in self.handlers]
         unknown = [timer for timer in timers if timer.kind not in self.handlers]
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with connection.transaction():
             # Sorted, so that two workers locking overlapping sets of cases cannot deadlock.
             await connection.execute(LOCK_CASES, sorted({timer.case_id for timer in timers}))
             held = await self._mark(connection, known, "done", now, None)
@@ -234,9 +258,19 @@ class TimerWorker:
         )
 
     async def run_once(self) -> int:
-        """Claim and fire one batch; return how many timers were claimed."""
-        timers = await self.claim()
-        await self.fire(timers)
+        """Claim and fire one batch on one connection; return how many timers were claimed.
+
+        The claim commits on its own before the firing transaction begins, as `claim` and `fire` apart
+        would: the claim's row locks must not be held while waiting for a case's lock, which the event
+        processor holds while it changes that case's timers. The clock is read once, before the
+        connection is taken, because a database clock takes a connection of its own."""
+        now = await self.clock.now()
+        async with self.pool.acquire() as connection:
+            timers = await self._claim(connection, now)
+            if not timers:
+                return 0
+            together = await self._try_together(connection, timers, now)
+        await self._settle(timers, together, now)
         return len(timers)
 
     async def drain(self, stopping: asyncio.Event | None = None) -> int:
