@@ -20,6 +20,7 @@ import os
 import random
 import secrets
 import socket
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -192,8 +193,8 @@ class TimerWorker:
                         fired += await self._fire_together(connection, [timer], now)
                 except Exception as alone:
                     await self._failed(timer, alone, now)
-        for timer in fired:
-            self.metrics.timers_fired.labels(timer.kind).inc()
+        for kind, count in Counter(timer.kind for timer in fired).items():
+            self.metrics.timers_fired.labels(kind).inc(count)
         return len(fired)
 
     async def _fire_together(
