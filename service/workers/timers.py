@@ -89,6 +89,9 @@ returning timers.timer_id, timers.case_id, timers.key, timers.kind, timers.due_a
 
 LOCK_CASES = "select pg_advisory_xact_lock(hashtextextended('case:' || c, 0)) from unnest($1::text[]) as c"
 
+# LOCK_CASES, then STILL_HELD marking done, in one round trip (migration 0021).
+FIRE_CLAIMED = "select fire_claimed_timers($1::text[], $2::bigint[], $3::int[], $4, $5) as timer_id"
+
 # The claim is still ours if the row is running under our lease for this very attempt; anything else
 # means an event cancelled or moved it, or our lease ran out and another process took it.
 STILL_HELD = """
@@ -204,8 +207,20 @@ class TimerWorker:
         unknown = [timer for timer in timers if timer.kind not in self.handlers]
         async with connection.transaction():
             # Sorted, so that two workers locking overlapping sets of cases cannot deadlock.
-            await connection.execute(LOCK_CASES, sorted({timer.case_id for timer in timers}))
-            held = await self._mark(connection, known, "done", now, None)
+            cases = sorted({timer.case_id for timer in timers})
+            if known:
+                rows = await connection.fetch(
+                    FIRE_CLAIMED,
+                    cases,
+                    [timer.timer_id for timer in known],
+                    [timer.attempts for timer in known],
+                    self.owner,
+                    now,
+                )
+                held = {row["timer_id"] for row in rows}
+            else:
+                await connection.execute(LOCK_CASES, cases)
+                held = set()
             fired = [timer for timer in known if timer.timer_id in held]
             traced = tracing.recording()
             for timer in fired:
