@@ -41,7 +41,8 @@ PENDING: tuple[int, ...] = (10_000, 100_000, 1_000_000)
 STEADY_SECONDS = 10  # length of the arrival stream in (e)
 WORKERS = 3
 ROUNDS = 3  # of (a) and (b)
-# Inserting a million timers on a busy machine takes longer than the service's command timeout.
+# Inserting a million timers (or procrastinate's jobs) on a busy machine takes longer than the service's
+# command timeout.
 SETUP_TIMEOUT_SECONDS = 600.0
 
 
@@ -253,14 +254,16 @@ async def procrastinate_run(server: str, pending: int) -> float:
                     " from generate_series(1, $1) as g",
                     pending,
                     now() + timedelta(days=1),
+                    timeout=SETUP_TIMEOUT_SECONDS,
                 )
             await pool.execute(
                 "insert into procrastinate_jobs (queue_name, task_name, scheduled_at)"
                 " select 'default', 'noop', $2 from generate_series(1, $1)",
                 PROCRASTINATE_DUE,
                 now() - timedelta(hours=1),
+                timeout=SETUP_TIMEOUT_SECONDS,
             )
-            await pool.execute("vacuum analyze procrastinate_jobs")
+            await pool.execute("vacuum analyze procrastinate_jobs", timeout=SETUP_TIMEOUT_SECONDS)
             seconds = await timed(
                 lambda: app.run_worker_async(
                     wait=False, concurrency=PROCRASTINATE_CONCURRENCY, install_signal_handlers=False
