@@ -20,7 +20,16 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind
 
-__all__ = ["SpanKind", "configure", "continued", "current_trace_context", "shutdown", "trace", "tracer"]
+__all__ = [
+    "SpanKind",
+    "configure",
+    "continued",
+    "current_trace_context",
+    "recording",
+    "shutdown",
+    "trace",
+    "tracer",
+]
 
 TRACER_NAME = "sipvakt"
 ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
@@ -60,6 +69,14 @@ def shutdown(provider: TracerProvider | None) -> None:
 
 def tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME)
+
+
+def recording() -> bool:
+    """Whether a provider is set that may record spans. Without one every span is the API's no-op span,
+    which stores no trace context either, so a path that would open thousands a second (firing timers)
+    may skip opening them."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
 
 
 def current_trace_context() -> str | None:

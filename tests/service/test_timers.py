@@ -113,6 +113,44 @@ async def test_overdue_timers_fire_once_oldest_first(pool: Pool) -> None:
     assert await fired_keys(pool) == [f"probe:{number}" for number in expected]
 
 
+class ClockMovingOnRead(FixedClock):
+    """Reads its moment, then moves on by `step`: business time passing between readings."""
+
+    def __init__(self, moment: datetime, step: timedelta) -> None:
+        super().__init__(moment)
+        self.step = step
+        self.readings: list[datetime] = []
+
+    async def now(self) -> datetime:
+        moment = self.moment
+        self.readings.append(moment)
+        self.moment += self.step
+        return moment
+
+
+async def test_a_drain_fires_what_falls_due_while_it_runs_and_handlers_see_a_reading_of_the_clock(
+    pool: Pool,
+) -> None:
+    await add_case(pool)
+    for number in range(5):
+        await add_timer(pool, f"probe:{number}", NOW - timedelta(minutes=number))
+    await add_timer(pool, "probe:soon", NOW + timedelta(minutes=30))
+    seen: list[datetime] = []
+
+    async def watched(connection: Connection, timer: DueTimer, now: datetime) -> None:
+        seen.append(now)
+        await probe(connection, timer, now)
+
+    clock = ClockMovingOnRead(NOW, timedelta(hours=1))
+    drained = TimerWorker(pool, clock, {"probe": watched}, Metrics(), batch_size=2)
+    # Several batches under the first reading; the one due half an hour on fires under a later one, and the
+    # drain ends only when a reading finds nothing due.
+    assert await drained.drain() == 6
+    assert (await fired_keys(pool))[-1] == "probe:soon"
+    assert set(seen) <= set(clock.readings)
+    assert seen[0] == NOW and seen[-1] > NOW
+
+
 async def test_timers_left_running_by_a_dead_process_fire_once_when_the_service_comes_back(
     pool: Pool,
 ) -> None:
