@@ -29,7 +29,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic.networks import import_email_validator, validate_email
 from pydantic_core import CoreSchema, core_schema
 
-from calendars.stockholm import STOCKHOLM, local_offset_exists
+from calendars.stockholm import STOCKHOLM, local_offset_exists, start_of_day
 from scheduler.identifiers import holds_identity_number
 from scheduler.identity import IdentityNumberError, contains_identity_number, parse_identity_number
 
@@ -41,11 +41,23 @@ def _exists_in_stockholm(value: datetime) -> datetime:
     """Refuse a wall-clock time that Stockholm skips, when the sender clearly meant Stockholm time.
 
     A time written with +01:00 or +02:00 is a Stockholm wall-clock reading; if that reading falls in the
-    spring-forward gap (2026-03-29 02:30) it names no real local time and is refused, not shifted.
+    spring-forward gap (2026-03-29 02:30) it names no real local time and is refused, not shifted. Only a
+    reading on a day when the clocks move can fall in a gap, so only such a day's are checked in full.
     """
-    if value.utcoffset() in _LOCAL_OFFSETS and not local_offset_exists(value):
+    if (
+        value.utcoffset() in _LOCAL_OFFSETS
+        and _clocks_move_on(value.date())
+        and not local_offset_exists(value)
+    ):
         raise ValueError("this local time does not exist in Europe/Stockholm (clocks move forward)")
     return value
+
+
+@lru_cache(maxsize=1024)
+def _clocks_move_on(day: date) -> bool:
+    """Whether Stockholm's offset changes during `day` (it changes at most once a day, in every year an
+    event may name). Remembered: the events of a day, and of a bulk import, name few days."""
+    return start_of_day(day).utcoffset() != start_of_day(day + timedelta(days=1)).utcoffset()
 
 
 # Every time and date an event carries lies in these years: outside them a time is a typo, and converting
@@ -59,7 +71,12 @@ def _within_years(value: _D) -> _D:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_within_years), AfterValidator(_exists_in_stockholm)]
+def _moment(value: datetime) -> datetime:
+    # The two checks of a time in one call: each validator pydantic calls back into Python costs a call.
+    return _exists_in_stockholm(_within_years(value))
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_moment)]
 Day = Annotated[date, AfterValidator(_within_years)]
 # On the wire a flag is true or false: "yes", 1 and "true" are not read as one.
 Flag = Annotated[bool, PydanticStrict()]

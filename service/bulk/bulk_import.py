@@ -12,9 +12,11 @@ time, so that a region's whole journal fits however large it is. Applying the st
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import secrets
 from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Literal
@@ -236,6 +238,18 @@ async def store_batch(
     return reports
 
 
+@contextmanager
+def _set_up_set_aside() -> Iterator[None]:
+    """The objects alive before the file is read (modules, schemas, settings) left out of garbage
+    collection meanwhile: each line makes and drops hundreds of objects, and every full collection would
+    otherwise walk the whole service's set-up again, a sixth of the storing's time."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 async def store_lines(
     pool: Pool,
     clock: Clock,
@@ -248,6 +262,19 @@ async def store_lines(
 ) -> StoreSummary:
     """Validate and store every line of `reader`, a batch per transaction; `emit` each line's report, in
     the file's order, once its batch is committed (accepted means stored, as the intake's 202 does)."""
+    with _set_up_set_aside():
+        return await _store_lines(pool, clock, integration_id, reader, regions, emit, batch_lines)
+
+
+async def _store_lines(
+    pool: Pool,
+    clock: Clock,
+    integration_id: str,
+    reader: LineReader,
+    regions: Collection[str],
+    emit: Callable[[LineReport], None],
+    batch_lines: int,
+) -> StoreSummary:
     summary = StoreSummary()
     batch: list[Candidate] = []
     refused: list[LineReport] = []
