@@ -104,7 +104,7 @@ format: install-test
 	$(BIN)/ruff check --fix .
 
 # Each benchmark ends with one line per figure, `RESULT <name> <value> goal <goal> PASS|FAIL`.
-BENCH_QUICK := timers messages intake pipeline import testclock
+BENCH_QUICK := timers messages intake pipeline import testclock burst
 
 bench: install-test
 	$(BIN)/python bench/timers.py
@@ -114,6 +114,7 @@ bench: install-test
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/burst.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/case_pages.py
 

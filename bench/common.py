@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
 import os
+import pstats
 import secrets
 import socket
 import statistics
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,8 +26,11 @@ import aiohttp
 import asyncpg
 from aiosmtpd.controller import Controller
 
+from notifiers.smtp_pool import SmtpPool
 from service.http.signatures import key_from_secret, sign
 from service.storage.database import Pool, create_pool, migrate, start_temporary_postgres, with_database
+
+MAIL_FROM = "sipvakt@sipvakt.example.se"
 
 
 def arguments(description: str) -> argparse.Namespace:
@@ -47,6 +54,15 @@ def spread(values: list[float]) -> str:
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def profile_summary(profile: cProfile.Profile, lines: int) -> str:
+    """The functions that take the most time themselves, then sipvakt's own by time including callees."""
+    text = io.StringIO()
+    stats = pstats.Stats(profile, stream=text)
+    stats.sort_stats("tottime").print_stats(lines)
+    stats.sort_stats("cumulative").print_stats(r"/(service|scheduler|notifiers|calendars)/", lines)
+    return text.getvalue()
 
 
 def server_url() -> str:
@@ -99,21 +115,26 @@ async def post(session: aiohttp.ClientSession, url: str, request: tuple[bytes, d
 
 @dataclass
 class Sink:
-    """Counts messages and notes when each arrived (loop time is not shared across threads: wall time)."""
+    """Counts messages and notes when each arrived (loop time is not shared across threads: wall time);
+    with `keep`, keeps their bytes too, to send them again as a baseline."""
 
+    keep: bool = False
     arrivals: list[tuple[str, float]] = field(default_factory=list)
+    contents: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.arrivals.append((envelope.rcpt_tos[0], datetime.now(UTC).timestamp()))
+            if self.keep:
+                self.contents.append(bytes(envelope.original_content or envelope.content))
         return "250 OK"
 
 
 @asynccontextmanager
-async def smtp_sink() -> AsyncIterator[tuple[int, Sink]]:
+async def smtp_sink(*, keep: bool = False) -> AsyncIterator[tuple[int, Sink]]:
     """A local aiosmtpd in a thread of its own, like a separate server."""
-    sink = Sink()
+    sink = Sink(keep=keep)
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     await asyncio.to_thread(controller.start)
@@ -121,6 +142,19 @@ async def smtp_sink() -> AsyncIterator[tuple[int, Sink]]:
         yield port, sink
     finally:
         await asyncio.to_thread(controller.stop)
+
+
+async def kept_session_rate(port: int, messages: list[tuple[str, bytes]]) -> float:
+    """Messages per second for already built (recipient, bytes) handed over one at a time, as the delivery
+    worker hands them, over a session kept by `SmtpPool`: the SMTP ceiling of a run."""
+    pool = SmtpPool("127.0.0.1", port, "none")
+    await pool.send(MAIL_FROM, "warm@example.org", messages[0][1], "warm")
+    started = time.perf_counter()
+    for number, (recipient, message) in enumerate(messages):
+        await pool.send(MAIL_FROM, recipient, message, str(number))
+    seconds = time.perf_counter() - started
+    await pool.close()
+    return len(messages) / seconds
 
 
 def data_dir(tag: str) -> Path:

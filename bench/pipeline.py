@@ -29,6 +29,7 @@ from common import (
     data_dir,
     free_port,
     fresh_database,
+    kept_session_rate,
     post,
     quantile,
     result,
@@ -38,7 +39,6 @@ from common import (
 )
 
 from config.settings import load_settings
-from notifiers.smtp_pool import SmtpPool
 from service.http.app import build_app
 from service.http.http_server import ApiRunner
 from service.server import running
@@ -103,14 +103,8 @@ def invitation_bytes(number: int) -> bytes:
 
 
 async def smtp_ceiling(port: int) -> float:
-    pool = SmtpPool("127.0.0.1", port, "none")
-    await pool.send("s@sipvakt.example.se", "warm@example.org", invitation_bytes(0), "warm")
-    started = time.perf_counter()
-    for number in range(CEILING_MESSAGES):
-        await pool.send("s@sipvakt.example.se", f"x{number}@example.org", invitation_bytes(number), "c")
-    seconds = time.perf_counter() - started
-    await pool.close()
-    return CEILING_MESSAGES / seconds
+    messages = [(f"x{number}@example.org", invitation_bytes(number)) for number in range(CEILING_MESSAGES)]
+    return await kept_session_rate(port, messages)
 
 
 async def main(quick: bool) -> None:

@@ -20,10 +20,8 @@ import argparse
 import asyncio
 import cProfile
 import functools
-import io
 import json
 import os
-import pstats
 import secrets
 import tempfile
 import time
@@ -35,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from common import profile_summary
 
 from calendars.stockholm import STOCKHOLM
 from config.settings import Settings, load_settings
@@ -332,15 +331,6 @@ async def pass_a_year(database_url: str, profile: cProfile.Profile | None) -> Mo
         # Every moment the clock stopped at was one call of `move_test_clock`.
         moments = breakdown.calls.get("stepping: setting the clock", 0)
         return await counted(pool, seconds, cpu, moments, breakdown)
-
-
-def profile_summary(profile: cProfile.Profile, lines: int) -> str:
-    """The functions that take the most time themselves, then sipvakt's own by time including callees."""
-    text = io.StringIO()
-    stats = pstats.Stats(profile, stream=text)
-    stats.sort_stats("tottime").print_stats(lines)
-    stats.sort_stats("cumulative").print_stats(r"/(service|scheduler|notifiers|calendars)/", lines)
-    return text.getvalue()
 
 
 def print_breakdown(moved: Moved) -> None:

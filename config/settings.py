@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # How long one SMTP exchange may take before the message is tried again later.
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # Sessions kept open to the SMTP server, each carrying many messages, and how long one may sit unused
-    # before it is closed (well under the five minutes after which RFC 5321 lets a server drop it).
+    # before it is closed (well under the five minutes after which RFC 5321 lets a server drop it). The
+    # delivery worker hands over as many messages at once as there are sessions.
     smtp_pool_size: int = Field(default=4, ge=1, le=64)
     smtp_idle_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How long the database may take before a request answers 503 instead of waiting: to open a connection,

@@ -172,6 +172,7 @@ async def running(
             outcomes=DeliveryOutcomes(processor.planner),
             metrics=metrics,
             reply_tokens=ReplyTokens(links_key, settings.base_url),
+            lanes=settings.smtp_pool_size,
         )
 
         def wake_delivery(*_: object) -> None:

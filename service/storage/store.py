@@ -164,7 +164,8 @@ async def save_case(connection: Connection, case: Case, now: datetime) -> None:
 
 async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:
     """Write the effects of one decision, in order, in the caller's transaction. A run of timers to set,
-    or of messages to queue, goes in one round trip: a recompute re-arms every timer of its case."""
+    of timers to cancel or of messages to queue goes in one round trip: a recompute re-arms every timer
+    of its case."""
     notify_timers = notify_outbox = False
     for effect, run in _runs(effects):
         if isinstance(effect, SetTimer):
@@ -177,13 +178,8 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
             await queue_messages(connection, case.case_id, messages, now)
             notify_outbox = True
         elif isinstance(effect, CancelTimers):
-            await connection.execute(
-                "update timers set state = 'cancelled', updated_at = $3 where case_id = $1"
-                " and state in ('scheduled', 'running') and starts_with(key, $2)",
-                case.case_id,
-                effect.prefix,
-                now,
-            )
+            prefixes = [cancel.prefix for cancel in run if isinstance(cancel, CancelTimers)]
+            await cancel_timers(connection, case.case_id, prefixes, now)
         elif isinstance(effect, CancelUnsentMessages):
             await cancel_unsent(connection, case.case_id, effect)
         elif isinstance(effect, RecordDeviation):
@@ -193,8 +189,10 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
         await connection.execute("select pg_notify(channel, '') from unnest($1::text[]) as channel", channels)
 
 
-# Timers and messages are written in runs; every other effect on its own.
-_BATCHED = (SetTimer, QueueMessage)
+# Timers set, timers cancelled and messages are written in runs; every other effect on its own. A
+# recompute cancels several kinds of timers in a row (its escalations and reminders, its reminders again
+# and its deadlines): one statement each time instead of one per kind.
+_BATCHED = (SetTimer, CancelTimers, QueueMessage)
 
 
 def _runs(effects: list[Effect]) -> list[tuple[Effect, list[Effect]]]:
@@ -206,6 +204,18 @@ def _runs(effects: list[Effect]) -> list[tuple[Effect, list[Effect]]]:
         else:
             runs.append((effect, [effect]))
     return runs
+
+
+async def cancel_timers(connection: Connection, case_id: str, prefixes: list[str], now: datetime) -> None:
+    """Cancel the case's pending timers whose key starts with any of `prefixes`, in one round trip."""
+    await connection.execute(
+        "update timers set state = 'cancelled', updated_at = $3 where case_id = $1"
+        " and state in ('scheduled', 'running')"
+        " and exists (select from unnest($2::text[]) as cancelled (prefix) where starts_with(key, prefix))",
+        case_id,
+        prefixes,
+        now,
+    )
 
 
 async def cancel_unsent(connection: Connection, case_id: str, effect: CancelUnsentMessages) -> None:

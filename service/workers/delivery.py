@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -130,9 +131,15 @@ class DeliveryWorker:
     reply_tokens: ReplyTokens | None = None
     owner: str = field(default_factory=process_id)
     lease: timedelta = LEASE
+    # Messages handed over at once (the server gives SIPVAKT_SMTP_POOL_SIZE, one per kept SMTP session).
+    lanes: int = 1
 
     async def deliver_due(self, stopping: asyncio.Event | None = None) -> int:
         """Claim and send every message due now, or until `stopping` is set; return how many were handled.
+
+        Up to `lanes` messages are handed over at once, each lane taking one case's messages of the batch
+        in the order they fell due, one after the other: a case's invitation still goes before its
+        update, while other cases' messages use the transport's other sessions.
 
         A message claimed and not finished when stopping (or when this task is cancelled at the end of
         the shutdown grace) goes back to the queue without counting an attempt, for the next process.
@@ -142,17 +149,35 @@ class DeliveryWorker:
             claimed = await self._claim(await self.clock.now())
             if not claimed:
                 return handled
-            unfinished = [row["message_id"] for row in claimed]
+            unfinished = {row["message_id"] for row in claimed}
             try:
-                for row in claimed:
-                    if stopping is not None and stopping.is_set():
-                        break
-                    await self._deliver_unless_cancelled(row)
-                    unfinished.remove(row["message_id"])
-                    handled += 1
+                handled += await self._deliver_batch(claimed, unfinished, stopping)
             finally:
                 if unfinished:
-                    await self._hand_back(unfinished)
+                    await self._hand_back(sorted(unfinished))
+        return handled
+
+    async def _deliver_batch(
+        self, claimed: list[dict[str, Any]], unfinished: set[str], stopping: asyncio.Event | None
+    ) -> int:
+        """Send a claimed batch over up to `lanes` lanes, taking each message out of `unfinished` once
+        its outcome is recorded; return how many were."""
+        cases = deque(_by_case(claimed))
+        handled = 0
+
+        async def lane() -> None:
+            nonlocal handled
+            while cases:
+                for row in cases.popleft():
+                    if stopping is not None and stopping.is_set():
+                        return
+                    await self._deliver_unless_cancelled(row)
+                    unfinished.discard(row["message_id"])
+                    handled += 1
+
+        async with asyncio.TaskGroup() as lanes:
+            for _ in range(min(self.lanes, len(cases))):
+                lanes.create_task(lane())
         return handled
 
     async def _deliver_unless_cancelled(self, row: dict[str, Any]) -> None:
@@ -389,6 +414,16 @@ def _invitation(row: dict[str, Any]) -> InvitationMessage | None:
         row["kind"],
         int(row["payload"].get("sequence", 0)),
     )
+
+
+def _by_case(claimed: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The claimed messages in groups that may go at the same time: one case's messages together, in
+    the order they fell due; a message of no case alone."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in sorted(claimed, key=lambda row: row["next_attempt_at"]):
+        key = ("message", row["message_id"]) if row["case_id"] is None else ("case", row["case_id"])
+        groups.setdefault(key, []).append(row)
+    return list(groups.values())
 
 
 def _wire(address: str) -> str:

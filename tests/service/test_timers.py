@@ -218,6 +218,29 @@ async def test_a_cancel_after_the_firing_changes_nothing(pool: Pool) -> None:
     assert await fired_keys(pool) == ["meeting:m1:rsvp:p1"]
 
 
+async def test_cancels_in_a_row_cancel_each_prefix_and_a_timer_set_after_them_stays(pool: Pool) -> None:
+    await add_case(pool)
+    for key in ("reminder:rsvp:m1:p1", "deadline:notice:m1", "escalation:m1", "probe:kept"):
+        await add_timer(pool, key, NOW + timedelta(days=1))
+    later = NOW + timedelta(days=2)
+    await in_case_transaction(
+        pool,
+        "test-0001",
+        CancelTimers(prefix="escalation:"),
+        CancelTimers(prefix="reminder:"),
+        CancelTimers(prefix="deadline:"),
+        SetTimer(key="deadline:notice:m1", kind="probe", due_at=later),
+    )
+    rows = await pool.fetch("select key, state, due_at from timers order by key")
+    assert [(row["key"], row["state"]) for row in rows] == [
+        ("deadline:notice:m1", "scheduled"),
+        ("escalation:m1", "cancelled"),
+        ("probe:kept", "scheduled"),
+        ("reminder:rsvp:m1:p1", "cancelled"),
+    ]
+    assert rows[0]["due_at"] == later
+
+
 async def test_a_timer_moved_after_its_claim_fires_once_at_its_new_time(pool: Pool) -> None:
     await add_case(pool)
     timer_id = await add_timer(pool, "probe:moved", NOW)
