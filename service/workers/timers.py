@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import asyncpg
+
 from scheduler.clock import Clock
 from scheduler.timers import DueTimer
 from service import tracing
@@ -70,6 +72,33 @@ class RetryPolicy:
         return nominal * (0.5 + spread)
 
 
+@dataclass(frozen=True)
+class Fired:
+    """What one firing transaction did: the timers it fired, and the next batch it claimed (committed
+    with them)."""
+
+    fired: list[DueTimer]
+    claimed: list[DueTimer]
+
+
+def due_timers(rows: Sequence[asyncpg.Record]) -> list[DueTimer]:
+    """Claimed rows as timers, oldest first."""
+    timers = [
+        DueTimer(
+            timer_id=row["timer_id"],
+            case_id=row["case_id"],
+            key=row["key"],
+            kind=row["kind"],
+            due_at=row["due_at"],
+            payload=row["payload"],
+            attempts=row["attempts"],
+            trace_context=row["trace_context"],
+        )
+        for row in rows
+    ]
+    return sorted(timers, key=lambda timer: (timer.due_at, timer.timer_id))
+
+
 def process_id() -> str:
     """Who holds a lease: host and pid for people reading the table, and a random part so that a pid
     reused after a restart is not mistaken for the process that held the lease before."""
@@ -91,10 +120,12 @@ returning timers.timer_id, timers.case_id, timers.key, timers.kind, timers.due_a
     timers.attempts, timers.trace_context
 """
 
-LOCK_CASES = "select pg_advisory_xact_lock(hashtextextended('case:' || c, 0)) from unnest($1::text[]) as c"
-
-# LOCK_CASES, then STILL_HELD marking done, in one round trip (migration 0021).
-FIRE_CLAIMED = "select fire_claimed_timers($1::text[], $2::bigint[], $3::int[], $4, $5) as timer_id"
+# The case locks, then marking done the claimed timers still held, then (when $6 > 0) claiming the next
+# batch as CLAIM does, all in one round trip (migrations 0021, 0022). Rows with `fired` are this batch's
+# timers marked done; the others are the next batch.
+FIRE_AND_CLAIM = """
+select * from fire_claimed_timers_and_claim($1::text[], $2::bigint[], $3::int[], $4, $5, $6, $7::interval)
+"""
 
 # The claim is still ours if the row is running under our lease for this very attempt; anything else
 # means an event cancelled or moved it, or our lease ran out and another process took it.
@@ -146,21 +177,7 @@ class TimerWorker:
             return await self._claim(connection, now)
 
     async def _claim(self, connection: Connection, now: datetime) -> list[DueTimer]:
-        rows = await connection.fetch(CLAIM, now, self.batch_size, self.owner, self.lease)
-        timers = [
-            DueTimer(
-                timer_id=row["timer_id"],
-                case_id=row["case_id"],
-                key=row["key"],
-                kind=row["kind"],
-                due_at=row["due_at"],
-                payload=row["payload"],
-                attempts=row["attempts"],
-                trace_context=row["trace_context"],
-            )
-            for row in rows
-        ]
-        return sorted(timers, key=lambda timer: (timer.due_at, timer.timer_id))
+        return due_timers(await connection.fetch(CLAIM, now, self.batch_size, self.owner, self.lease))
 
     async def fire(self, timers: Sequence[DueTimer]) -> int:
         """Fire claimed timers, all in one transaction; if a handler fails, again one by one, so that
@@ -173,21 +190,20 @@ class TimerWorker:
         return await self._settle(timers, together, now)
 
     async def _try_together(
-        self, connection: Connection, timers: Sequence[DueTimer], now: datetime
-    ) -> list[DueTimer] | Exception:
-        """The timers fired in one transaction, or what made it fail (and roll back)."""
+        self, connection: Connection, timers: Sequence[DueTimer], now: datetime, claim_next: bool = False
+    ) -> Fired | Exception:
+        """The timers fired in one transaction (and the next batch, claimed in it), or what made it fail
+        (and roll back, the next batch's claim with it)."""
         try:
-            return await self._fire_together(connection, timers, now)
+            return await self._fire_together(connection, timers, now, claim_next)
         except Exception as error:
             return error
 
-    async def _settle(
-        self, timers: Sequence[DueTimer], together: list[DueTimer] | Exception, now: datetime
-    ) -> int:
+    async def _settle(self, timers: Sequence[DueTimer], together: Fired | Exception, now: datetime) -> int:
         """Count what fired together, or fire a failed batch again one by one, each on a connection of its
         own (the failure may have been the connection's)."""
-        if isinstance(together, list):
-            fired = together
+        if isinstance(together, Fired):
+            fired = together.fired
         elif len(timers) == 1:
             await self._failed(timers[0], together, now)
             return 0
@@ -197,7 +213,7 @@ class TimerWorker:
             for timer in timers:
                 try:
                     async with self.pool.acquire() as connection:
-                        fired += await self._fire_together(connection, [timer], now)
+                        fired += (await self._fire_together(connection, [timer], now)).fired
                 except Exception as alone:
                     await self._failed(timer, alone, now)
         self._count(fired)
@@ -208,26 +224,23 @@ class TimerWorker:
             self.metrics.timers_fired.labels(kind).inc(count)
 
     async def _fire_together(
-        self, connection: Connection, timers: Sequence[DueTimer], now: datetime
-    ) -> list[DueTimer]:
+        self, connection: Connection, timers: Sequence[DueTimer], now: datetime, claim_next: bool = False
+    ) -> Fired:
         known = [timer for timer in timers if timer.kind in self.handlers]
         unknown = [timer for timer in timers if timer.kind not in self.handlers]
         async with connection.transaction():
-            # Sorted, so that two workers locking overlapping sets of cases cannot deadlock.
-            cases = sorted({timer.case_id for timer in timers})
-            if known:
-                rows = await connection.fetch(
-                    FIRE_CLAIMED,
-                    cases,
-                    [timer.timer_id for timer in known],
-                    [timer.attempts for timer in known],
-                    self.owner,
-                    now,
-                )
-                held = {row["timer_id"] for row in rows}
-            else:
-                await connection.execute(LOCK_CASES, cases)
-                held = set()
+            rows = await connection.fetch(
+                FIRE_AND_CLAIM,
+                # Sorted, so that two workers locking overlapping sets of cases cannot deadlock.
+                sorted({timer.case_id for timer in timers}),
+                [timer.timer_id for timer in known],
+                [timer.attempts for timer in known],
+                self.owner,
+                now,
+                self.batch_size if claim_next else 0,
+                self.lease,
+            )
+            held = {row["timer_id"] for row in rows if row["fired"]}
             fired = [timer for timer in known if timer.timer_id in held]
             traced = tracing.recording()
             for timer in fired:
@@ -242,7 +255,7 @@ class TimerWorker:
                 if await self._mark(connection, [timer], "dead", now, error):
                     log.error("timer dead", extra={"timer_id": timer.timer_id, "error": error})
                     self.metrics.timer_failures.labels(timer.kind, "dead").inc()
-        return fired
+        return Fired(fired, due_timers([row for row in rows if not row["fired"]]))
 
     async def _mark(
         self, connection: Connection, timers: Sequence[DueTimer], state: str, now: datetime, error: str | None
@@ -284,27 +297,32 @@ class TimerWorker:
         """Claim and fire batches on one connection under one reading of the clock; return how many timers
         were claimed.
 
-        Each claim commits on its own before its firing transaction begins, as `claim` and `fire` apart
-        would: the claim's row locks must not be held while waiting for a case's lock, which the event
-        processor holds while it changes that case's timers. The clock is read before the connection is
-        taken, because a database clock takes a connection of its own; the connection is then kept for
-        the next batches, sparing the reset (a round trip) its release costs, for as long as the reading
-        is fresh (READING_KEPT_SECONDS)."""
+        Each claim commits before its batch's firing transaction begins: the first on its own, each next
+        one in the transaction that fires the batch before it, after that batch's case locks are taken
+        (`FIRE_AND_CLAIM`), which spares a round trip per batch. The claim's row locks must not be held
+        while waiting for a case's lock, which the event processor holds while it changes that case's
+        timers; here they never are, for the next batch's locks are taken only after its claim committed.
+        The clock is read before the connection is taken, because a database clock takes a connection of
+        its own; the connection is then kept for the next batches, sparing the reset (a round trip) its
+        release costs, for as long as the reading is fresh (READING_KEPT_SECONDS). A batch claimed is
+        always fired, so stopping waits for at most the batch claimed last."""
         now = await self.clock.now()
         loop = asyncio.get_running_loop()
         read_at = loop.time()
         claimed = 0
         failed: tuple[list[DueTimer], Exception] | None = None
         async with self.pool.acquire() as connection:
-            while timers := await self._claim(connection, now):
+            timers = await self._claim(connection, now)
+            while timers:
                 claimed += len(timers)
-                together = await self._try_together(connection, timers, now)
+                fresh = loop.time() - read_at <= READING_KEPT_SECONDS
+                claim_next = fresh and not (stopping and stopping.is_set())
+                together = await self._try_together(connection, timers, now, claim_next)
                 if isinstance(together, Exception):
                     failed = (timers, together)
                     break
-                self._count(together)
-                if (stopping and stopping.is_set()) or loop.time() - read_at > READING_KEPT_SECONDS:
-                    break
+                self._count(together.fired)
+                timers = together.claimed
         if failed:
             await self._settle(*failed, now)
         return claimed

@@ -209,6 +209,41 @@ async def test_a_cancel_after_the_claim_wins_and_the_handler_never_runs(pool: Po
     assert (await timer_row(pool, timer_id))["state"] == "cancelled"
 
 
+async def test_a_handler_cancelling_a_timer_claimed_with_its_batch_wins(pool: Pool) -> None:
+    """The next batch is claimed in the transaction of the batch before it, before that batch's handlers
+    run: a handler cancelling one of its case's timers then finds it claimed, and the cancel still wins."""
+    await add_case(pool)
+
+    async def cancelling(connection: Connection, timer: DueTimer, now: datetime) -> None:
+        await probe(connection, timer, now)
+        case = await store.load_case(connection, timer.case_id, for_update=True)
+        assert case is not None
+        await store.carry_out(connection, case, [CancelTimers(prefix="meeting:m1:")], now)
+
+    await add_timer(pool, "cancel:first", NOW - timedelta(minutes=2), kind="cancelling")
+    later = await add_timer(pool, "meeting:m1:rsvp:p1", NOW - timedelta(minutes=1))
+    handlers: dict[str, TimerHandler] = {"cancelling": cancelling, "probe": probe}
+    assert await TimerWorker(pool, FixedClock(NOW), handlers, Metrics(), batch_size=1).drain() == 2
+    assert await fired_keys(pool) == ["cancel:first"]
+    assert (await timer_row(pool, later))["state"] == "cancelled"
+
+
+async def test_a_failing_batch_gives_back_the_batch_claimed_with_it(pool: Pool) -> None:
+    await add_case(pool)
+    for number in range(4):
+        kind = "broken" if number == 1 else "probe"
+        await add_timer(pool, f"{kind}:{number}", NOW - timedelta(minutes=10 - number), kind=kind)
+    failing = worker(pool, FixedClock(NOW), batch_size=2, spread=lambda: 0.5)
+    # The first batch (0 and 1) fails together and falls back to one by one; the batch claimed in its
+    # transaction (2 and 3) was rolled back with it and is scheduled as if never claimed.
+    assert await failing.run_once() == 2
+    assert await fired_keys(pool) == ["probe:0"]
+    rows = await pool.fetch("select state, attempts from timers where key in ('probe:2', 'probe:3')")
+    assert [(row["state"], row["attempts"]) for row in rows] == [("scheduled", 0)] * 2
+    assert await failing.drain() == 2
+    assert await fired_keys(pool) == ["probe:0", "probe:2", "probe:3"]
+
+
 async def test_a_cancel_after_the_firing_changes_nothing(pool: Pool) -> None:
     await add_case(pool)
     timer_id = await add_timer(pool, "meeting:m1:rsvp:p1", NOW)
