@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import re
 import secrets
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ YIELD_EVERY = 25
 SKIP_CHUNK = 64 * 1024
 
 Status = Literal["accepted", "duplicate", "invalid"]
+# An event id JSON writes as it is (sipvakt's own are "evt_" and hex digits).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
 FOREIGN_CASE = "the case belongs to another integration"
 ID_REUSED = "this id was already used for a different event"
 
@@ -54,6 +57,10 @@ class LineReport:
     errors: tuple[FieldError, ...] = ()
 
     def to_json(self) -> str:
+        if not self.errors and self.event_id is not None and _PLAIN_ID.fullmatch(self.event_id):
+            # What `json.dumps` writes for these three fields, none of which needs escaping: the line of
+            # almost every event, written without building a dict and walking it.
+            return f'{{"line": {self.line}, "status": "{self.status}", "event_id": "{self.event_id}"}}'
         report: dict[str, object] = {"line": self.line, "status": self.status}
         if self.event_id is not None:
             report["event_id"] = self.event_id
