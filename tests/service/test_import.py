@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from scheduler.events import FieldError
 from service import access
 from service.bulk.bulk_apply import apply_cases
 from service.bulk.bulk_import import MAX_LINE, LineReader, LineReport, StoreSummary, store_lines
@@ -366,3 +367,22 @@ async def test_the_command_works_beside_a_running_service_on_the_embedded_databa
         assert (invitations["p-guardian"], invitations["p-school"]) == ("accepted", "declined")
     finally:
         assert service.stop() == 0
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        LineReport(1, "accepted", "evt_0123456789abcdef01234567"),
+        LineReport(22, "duplicate", "evt_x-y_Z"),
+        LineReport(3, "duplicate", 'evt "quoted" ö'),
+        LineReport(4, "invalid", errors=(FieldError(loc=["id"], msg="this id was already used"),)),
+        LineReport(5, "invalid"),
+    ],
+)
+def test_a_report_line_is_what_json_writes(report: LineReport) -> None:
+    fields: dict[str, object] = {"line": report.line, "status": report.status}
+    if report.event_id is not None:
+        fields["event_id"] = report.event_id
+    if report.errors:
+        fields["errors"] = [error.model_dump() for error in report.errors]
+    assert report.to_json() == json.dumps(fields, ensure_ascii=False)
