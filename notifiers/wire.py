@@ -35,18 +35,19 @@ def _boundary(message_id: str, part: str) -> str:
 
 def _encoded(value: str) -> str:
     """RFC 2047 encoded words (UTF-8, base64), one per folded line, split between characters."""
-    words: list[str] = []
-    chunk = b""
-    for char in value:
-        octets = char.encode("utf-8")
-        if len(chunk) + len(octets) > _WORD_OCTETS:
-            words.append(chunk.decode("utf-8"))
-            chunk = b""
-        chunk += octets
-    words.append(chunk.decode("utf-8"))
-    return "\r\n ".join(
-        "=?utf-8?b?" + base64.b64encode(word.encode("utf-8")).decode("ascii") + "?=" for word in words
-    )
+    octets = value.encode("utf-8")
+    # Each word takes as many whole characters as fit in its octets: cut, then step back off any
+    # continuation octet (0b10xxxxxx) so that the cut falls between two characters.
+    words: list[bytes] = []
+    start = 0
+    while len(octets) - start > _WORD_OCTETS:
+        end = start + _WORD_OCTETS
+        while octets[end] & 0xC0 == 0x80:
+            end -= 1
+        words.append(octets[start:end])
+        start = end
+    words.append(octets[start:])
+    return "\r\n ".join("=?utf-8?b?" + base64.b64encode(word).decode("ascii") + "?=" for word in words)
 
 
 def _mailbox(mailbox: MailAddress) -> str:
