@@ -90,6 +90,7 @@ def calendar_email_bytes(
     """An invitation, update or cancellation with its iCalendar part and an ``invite.ics`` copy."""
     if f"\r\nMETHOD:{method.value}\r\n".encode() not in calendar:
         raise ValueError(f"the calendar does not say METHOD:{method.value}")
+    encoded_calendar = _base64(calendar)  # the same bytes in both parts
     mixed = _boundary(envelope.message_id, "mixed")
     alternative = _boundary(envelope.message_id, "alt")
     headers = [
@@ -103,7 +104,7 @@ def calendar_email_bytes(
                 f'Content-Type: text/calendar; charset="UTF-8"; method="{method.value}"',
                 "Content-Transfer-Encoding: base64",
             ],
-            _base64(calendar),
+            encoded_calendar,
         ),
     ]
     alternative_part = _part(
@@ -115,7 +116,7 @@ def calendar_email_bytes(
             "Content-Transfer-Encoding: base64",
             'Content-Disposition: attachment; filename="invite.ics"',
         ],
-        _base64(calendar),
+        encoded_calendar,
     )
     return _part(headers, _multipart(mixed, [alternative_part, attachment]))
 
