@@ -56,11 +56,14 @@ class Sender:
 
 # 16 base32 characters: 80 bits, so that nobody can name one of our messages without having received it.
 MESSAGE_TAG_LENGTH = 16
+_TAG_OCTETS = MESSAGE_TAG_LENGTH * 5 // 8
 
 
 def message_tag(key: str, message_key: bytes) -> str:
     digest = hmac.new(message_key, b"message-id\x1f" + key.encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode().lower()[:MESSAGE_TAG_LENGTH]
+    # Base32 writes each 5 octets as 8 characters on their own: the first 10 octets give the first 16
+    # characters of the whole digest's encoding, without encoding the 22 octets that are cut off.
+    return base64.b32encode(digest[:_TAG_OCTETS]).decode().lower()
 
 
 def message_id(key: str, sender: Sender) -> str:
