@@ -14,6 +14,7 @@ FOLD_LIMIT = 75
 _TEXT_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
 # RFC 6868: a parameter value cannot hold a double quote or a line break; ^ escapes them.
 _PARAM_ESCAPES = str.maketrans({"^": "^^", '"': "^'", "\n": "^n"})
+_ESCAPE_OCTETS = frozenset(b"\\^")
 
 
 def text(value: str) -> str:
@@ -42,23 +43,24 @@ def line(name: str, value: str, params: Sequence[tuple[str, str]] = ()) -> str:
 
 def fold(content: str) -> str:
     """Split a line longer than 75 octets between characters, never right after an escape character."""
-    if len(content.encode("utf-8")) < FOLD_LIMIT:
+    octets = content.encode("utf-8")
+    if len(octets) < FOLD_LIMIT:
         return content
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in content:
-        width = len(char.encode("utf-8"))
-        if current and size + width >= FOLD_LIMIT:
-            # Keep "\;" or "^'" together: some clients do not join an escape split across lines.
-            carried = current.pop() if len(current) > 1 and current[-1] in "\\^" else ""
-            pieces.append("".join(current))
-            current = [carried] if carried else []
-            size = len(carried.encode("utf-8"))
-        current.append(char)
-        size += width
-    pieces.append("".join(current))
-    return "\r\n ".join(pieces)
+    # Cut the octets rather than walk the characters: a piece holds at most 74 octets, ends before a
+    # continuation octet (0b10xxxxxx) never, and so always between two characters.
+    pieces: list[bytes] = []
+    start = 0
+    while len(octets) - start >= FOLD_LIMIT:
+        end = start + FOLD_LIMIT - 1
+        while octets[end] & 0xC0 == 0x80:
+            end -= 1
+        # Keep "\;" or "^'" together: some clients do not join an escape split across lines.
+        if end - start > 1 and octets[end - 1] in _ESCAPE_OCTETS:
+            end -= 1
+        pieces.append(octets[start:end])
+        start = end
+    pieces.append(octets[start:])
+    return b"\r\n ".join(pieces).decode("utf-8")
 
 
 def document(lines: Sequence[str]) -> bytes:

@@ -6,8 +6,8 @@ person's name or identity number."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -56,11 +56,18 @@ class Sender:
 
 # 16 base32 characters: 80 bits, so that nobody can name one of our messages without having received it.
 MESSAGE_TAG_LENGTH = 16
+_TAG_OCTETS = MESSAGE_TAG_LENGTH * 5 // 8
+# What a Message-ID's left part keeps of the outbox key: letters and digits (\w is str.isalnum or "_")
+# and ".-_"; every other character becomes ".".
+_UNSAFE_IN_MESSAGE_ID = re.compile(r"[^\w.-]")
 
 
 def message_tag(key: str, message_key: bytes) -> str:
-    digest = hmac.new(message_key, b"message-id\x1f" + key.encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode().lower()[:MESSAGE_TAG_LENGTH]
+    # hmac.digest is the one-shot form: the same digest without building an HMAC object in Python.
+    digest = hmac.digest(message_key, b"message-id\x1f" + key.encode(), "sha256")
+    # Base32 writes each 5 octets as 8 characters on their own: the first 10 octets give the first 16
+    # characters of the whole digest's encoding, without encoding the 22 octets that are cut off.
+    return base64.b32encode(digest[:_TAG_OCTETS]).decode().lower()
 
 
 def message_id(key: str, sender: Sender) -> str:
@@ -69,7 +76,7 @@ def message_id(key: str, sender: Sender) -> str:
     It ends in a keyed tag of the outbox key, so a reply whose In-Reply-To or References names it
     identifies the message it answers, and thereby the invitation, without anyone being able to forge it.
     """
-    safe = "".join(char if char.isalnum() or char in ".-_" else "." for char in key)
+    safe = _UNSAFE_IN_MESSAGE_ID.sub(".", key)
     return f"<{safe}.{message_tag(key, sender.message_key)}@{sender.domain}>"
 
 

@@ -8,7 +8,8 @@ dates are worded where its other texts are.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 
 from babel.dates import format_date as babel_date
 from babel.dates import format_time as babel_time
@@ -23,9 +24,22 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone(STOCKHOLM)
 
 
+# Babel reads the pattern and looks up each word anew on every call, a tenth of building an invitation;
+# every invitation, update and reminder of a meeting shows the same few days and times, so the words are
+# kept per (day or time, pattern, language). Bounded: a long-running process meets ever new days.
+@lru_cache(maxsize=4096)
+def _day_words(day: date, pattern: str, language: Language) -> str:
+    return babel_date(day, pattern, locale=babel_locale(language))
+
+
+@lru_cache(maxsize=4096)
+def _clock_words(wall: time, pattern: str, language: Language) -> str:
+    return babel_time(wall, pattern, locale=babel_locale(language))
+
+
 def format_calendar_date(day: date, language: Language) -> str:
     """``14 december 2026``, for a day that is not a moment (a letter's date)."""
-    return babel_date(day, text(language, "dates.date"), locale=babel_locale(language))
+    return _day_words(day, text(language, "dates.date"), language)
 
 
 def format_date(moment: datetime, language: Language) -> str:
@@ -37,12 +51,12 @@ def format_clock(moment: datetime, language: Language) -> str:
     """``13.00`` in Swedish, ``13:00`` in English."""
     # Babel is given the wall-clock time without its zone, which the pattern does not show anyway.
     wall = _local(moment).time().replace(tzinfo=None)
-    return babel_time(wall, text(language, "dates.clock"), locale=babel_locale(language))
+    return _clock_words(wall, text(language, "dates.clock"), language)
 
 
 def format_day(moment: datetime, language: Language) -> str:
     """``måndag 14 december 2026``."""
-    return babel_date(_local(moment).date(), text(language, "dates.day"), locale=babel_locale(language))
+    return _day_words(_local(moment).date(), text(language, "dates.day"), language)
 
 
 def format_moment(moment: datetime, language: Language) -> str:

@@ -35,18 +35,19 @@ def _boundary(message_id: str, part: str) -> str:
 
 def _encoded(value: str) -> str:
     """RFC 2047 encoded words (UTF-8, base64), one per folded line, split between characters."""
-    words: list[str] = []
-    chunk = b""
-    for char in value:
-        octets = char.encode("utf-8")
-        if len(chunk) + len(octets) > _WORD_OCTETS:
-            words.append(chunk.decode("utf-8"))
-            chunk = b""
-        chunk += octets
-    words.append(chunk.decode("utf-8"))
-    return "\r\n ".join(
-        "=?utf-8?b?" + base64.b64encode(word.encode("utf-8")).decode("ascii") + "?=" for word in words
-    )
+    octets = value.encode("utf-8")
+    # Each word takes as many whole characters as fit in its octets: cut, then step back off any
+    # continuation octet (0b10xxxxxx) so that the cut falls between two characters.
+    words: list[bytes] = []
+    start = 0
+    while len(octets) - start > _WORD_OCTETS:
+        end = start + _WORD_OCTETS
+        while octets[end] & 0xC0 == 0x80:
+            end -= 1
+        words.append(octets[start:end])
+        start = end
+    words.append(octets[start:])
+    return "\r\n ".join("=?utf-8?b?" + base64.b64encode(word).decode("ascii") + "?=" for word in words)
 
 
 def _mailbox(mailbox: MailAddress) -> str:
@@ -89,6 +90,7 @@ def calendar_email_bytes(
     """An invitation, update or cancellation with its iCalendar part and an ``invite.ics`` copy."""
     if f"\r\nMETHOD:{method.value}\r\n".encode() not in calendar:
         raise ValueError(f"the calendar does not say METHOD:{method.value}")
+    encoded_calendar = _base64(calendar)  # the same bytes in both parts
     mixed = _boundary(envelope.message_id, "mixed")
     alternative = _boundary(envelope.message_id, "alt")
     headers = [
@@ -102,7 +104,7 @@ def calendar_email_bytes(
                 f'Content-Type: text/calendar; charset="UTF-8"; method="{method.value}"',
                 "Content-Transfer-Encoding: base64",
             ],
-            _base64(calendar),
+            encoded_calendar,
         ),
     ]
     alternative_part = _part(
@@ -114,7 +116,7 @@ def calendar_email_bytes(
             "Content-Transfer-Encoding: base64",
             'Content-Disposition: attachment; filename="invite.ics"',
         ],
-        _base64(calendar),
+        encoded_calendar,
     )
     return _part(headers, _multipart(mixed, [alternative_part, attachment]))
 

@@ -58,8 +58,10 @@ class ReplyTokens:
 
     def token(self, invitee: Invitee) -> str:
         subject = "\x1f".join((invitee.case_id, invitee.meeting_id, invitee.participant_id)).encode()
-        digest = hmac.new(self.key, subject, hashlib.sha256).digest()
-        return base64.b32encode(digest).decode().lower()[:TOKEN_LENGTH]
+        digest = hmac.digest(self.key, subject, "sha256")
+        # Base32 writes each 5 octets as 8 characters on their own, so the first 15 octets give the first
+        # 24 characters of the whole digest's encoding, enough for the token, at half the work.
+        return base64.b32encode(digest[:15]).decode().lower()[:TOKEN_LENGTH]
 
     def page_url(self, token: str, answer: str | None = None) -> str:
         url = f"{self.base_url}/rsvp/{token}"
