@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
+from common import REGIONS
 
 from calendars.stockholm import STOCKHOLM
 from config.settings import Settings, load_settings
@@ -51,7 +52,6 @@ from service.storage.database import start_temporary_postgres, with_database
 from service.storage.secrets import new_webhook_secret
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
-REGIONS = ("blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland")
 CLIENTS = 8
 ROUNDS = 10
 GOAL = 0.70

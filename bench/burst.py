@@ -35,6 +35,7 @@ from typing import Any
 
 from common import (
     MAIL_FROM,
+    REGIONS,
     data_dir,
     fresh_database,
     kept_session_rate,
@@ -65,7 +66,6 @@ DAY = date(2027, 3, 9)  # a Tuesday
 DUE = datetime.combine(DAY, clock_time(8, 0), STOCKHOLM)
 SET_UP_AT = datetime.combine(DAY - timedelta(days=1), clock_time(16, 0), STOCKHOLM)
 OPENED = (DAY - timedelta(days=8)).isoformat()
-REGIONS = ("blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland")
 QUICK = 500
 # Every reminder handed over within five minutes of the window's opening: a coordinator who starts the
 # day at eight finds it by the first coffee, far ahead of 09:00 (README, "Benchmarks"). Fewer reminders

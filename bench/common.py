@@ -33,6 +33,10 @@ from service.storage.database import Pool, create_pool, migrate, start_temporary
 MAIL_FROM = "sipvakt@sipvakt.example.se"
 
 
+# The regions whose rule files sipvakt ships (config/regions/); benchmarks spread their cases over them.
+REGIONS = ("blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland")
+
+
 def arguments(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a smaller run, under a minute")

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from common import REGIONS
 
 from calendars.workdays import WorkingCalendar
 from config.rules import load_rulebook
@@ -54,7 +55,6 @@ from service.workers.processor import EventProcessor
 GOAL = 0.30
 ROUNDS = 3
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-REGIONS = ["blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland"]
 # A region's coordinators and its schools' staff recur across its cases; guardians are one per case.
 COORDINATORS = 40
 PROFESSIONALS = 300

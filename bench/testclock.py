@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from common import profile_summary
+from common import REGIONS, profile_summary
 
 from calendars.stockholm import STOCKHOLM
 from config.settings import Settings, load_settings
@@ -48,7 +48,6 @@ from service.workers import delivery, digest
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=STOCKHOLM)
 YEAR = timedelta(days=365)
-REGIONS = ("blekinge", "halland", "jonkoping", "dalarna", "vastra_gotaland")
 COORDINATORS = 20
 SETTLE_SECONDS = 600.0
 OPENING_SECONDS = 3600.0
