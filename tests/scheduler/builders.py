@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from scheduler.case import Case, ContactInfo, Invitation, Meeting, ParticipantInfo, PersonInfo
+from scheduler.decide import Applied, Context, decide
+from scheduler.effects import Effect
+from scheduler.events import parse_event
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 COORDINATOR = ContactInfo(
@@ -90,3 +94,15 @@ def add_meeting(
     )
     case.meetings[meeting_id] = meeting
     return meeting
+
+
+def applied(bodies: Iterable[dict[str, Any]], context: Context) -> tuple[Case, list[Effect]]:
+    """The case the events make, each decided in turn as the event processor would, and every effect."""
+    case: Case | None = None
+    effects: list[Effect] = []
+    for body in bodies:
+        decision = decide(case, parse_event(body), context)
+        assert isinstance(decision, Applied), decision
+        case, effects = decision.case, [*effects, *decision.effects]
+    assert case is not None
+    return case, effects

@@ -22,9 +22,8 @@ from notifiers.compose import Sender
 from notifiers.mailbox import UnsendableAddress, wire_address
 from notifiers.transport import SmtpTransport
 from scheduler.clock import FixedClock
-from scheduler.decide import Applied, Context, decide
-from scheduler.effects import Effect, QueueMessage
-from scheduler.events import parse_event
+from scheduler.decide import Context
+from scheduler.effects import QueueMessage
 from scheduler.planning import DeadlinePlanner
 from service import access
 from service.storage import store
@@ -32,6 +31,7 @@ from service.storage.database import create_pool
 from service.workers.delivery import DeliveryWorker
 from service.workers.outcomes import DeliveryOutcomes
 from tests import samples
+from tests.scheduler.builders import applied
 from tests.service.mail import MAIL_DOMAIN, MAIL_FROM, MailSink, smtp_server
 
 NOW = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
@@ -110,13 +110,7 @@ async def queue_invitations(pool: Any, address: str) -> str:
             "channel": "email",
         },
     ]
-    case = None
-    effects: list[Effect] = []
-    for body in (samples.case_opened(case_id), samples.consent_given(case_id), meeting):
-        decision = decide(case, parse_event(body), context)
-        assert isinstance(decision, Applied)
-        case, effects = decision.case, [*effects, *decision.effects]
-    assert case is not None
+    case, effects = applied((samples.case_opened(case_id), samples.consent_given(case_id), meeting), context)
     case.meetings["m1"].participants["p-odd"].email = address
     effects = [
         replace(effect, recipient=address)

@@ -16,9 +16,8 @@ from notifiers.compose import Sender
 from notifiers.smtp_pool import SmtpPool
 from scheduler.case import Case
 from scheduler.clock import FixedClock
-from scheduler.decide import Applied, Context, decide
+from scheduler.decide import Context
 from scheduler.effects import Effect
-from scheduler.events import parse_event
 from scheduler.planning import DeadlinePlanner
 from service import access
 from service.storage import store
@@ -26,6 +25,7 @@ from service.storage.database import Pool, create_pool
 from service.workers.delivery import DeliveryWorker
 from service.workers.outcomes import DeliveryOutcomes
 from tests import samples
+from tests.scheduler.builders import applied
 from tests.service.mail import MAIL_DOMAIN, MAIL_FROM, MailSink, smtp_server
 
 NOW = datetime.fromisoformat("2026-11-23T12:00:00+01:00")
@@ -80,13 +80,7 @@ def opened_case(number: int) -> tuple[Case, list[Effect]]:
         }
         for i in range(PER_CASE)
     ]
-    case = None
-    effects: list[Effect] = []
-    for body in (samples.case_opened(case_id), samples.consent_given(case_id), meeting):
-        decision = decide(case, parse_event(body), context)
-        assert isinstance(decision, Applied)
-        case, effects = decision.case, [*effects, *decision.effects]
-    assert case is not None
+    case, effects = applied((samples.case_opened(case_id), samples.consent_given(case_id), meeting), context)
     return case, effects
 
 
