@@ -113,26 +113,23 @@ async def todo_list(
     # One pass over the small columns ranks the cases and counts each kind (as window counts over every
     # case, taken before the kind filter and the page); only the page's cases are then read further:
     # the exact counts beside each, and whether it is urgent, which lives in its document.
-    counted = ", ".join(f"count(*) filter (where {test}) over () as {value}" for value, _, test in KINDS)
-    today_at, soon_at = len(args) + 1, len(args) + 2
+    today_at, window_at = len(where.args) + 1, len(where.args) + 2
     rows = await connection.fetch(
         f"select p.*, coalesce((c.state ->> 'urgent')::boolean, false) as urgent,"
         f" (select count(*) from unnest(p.open_due_dates) x where x < ${today_at}) as overdue_count,"
-        f" (select count(*) from unnest(p.open_due_dates) x"
-        f"  where x >= ${today_at} and x <= ${soon_at}) as due_soon_count,"
+        f" (select count(*) from unnest(p.open_due_dates) x where x = any(${window_at}::date[]))"
+        f" as due_soon_count,"
         f" (select count(*) from deviations d"
         f"  where d.case_id = p.case_id and d.acknowledged_at is null) as new_deviations"
         f" from (select * from ("
-        f"   select r.*, count(*) filter (where tier is not null) over () as all_kinds, {counted}"
+        f"   select r.*, {_counts(' over ()')}"
         f"   from ({ranked}) as r) as w"
         f"  where {kind_test}"
         f"  order by tier, open_due_dates[1] nulls last, case_id"
-        f"  limit {PAGE_SIZE} offset ${len(args) + 3}) as p"
+        f"  limit {PAGE_SIZE} offset ${len(args) + 1}) as p"
         f" join cases c using (case_id)"
         f" order by p.tier, p.open_due_dates[1] nulls last, p.case_id",
         *args,
-        today,
-        today + SOON,
         (page - 1) * PAGE_SIZE,
     )
     totals = rows[0] if rows else await _totals(connection, ranked, args)
@@ -141,12 +138,17 @@ async def todo_list(
     return [_row(row, region_names or {}) for row in rows], counts, shown_total
 
 
+def _counts(window: str) -> str:
+    """How many cases there are to do, and of each kind, as aggregates or (`window`: ' over ()') as
+    window counts beside every row."""
+    tests = [("all_kinds", "tier is not null"), *((value, test) for value, _, test in KINDS)]
+    return ", ".join(f"count(*) filter (where {test}){window} as {name}" for name, test in tests)
+
+
 async def _totals(connection: Connection, ranked: str, args: list[Any]) -> Any:
     """The counts alone, for a page with no case on it (past the end, or nothing of the kind)."""
     totals = await connection.fetchrow(
-        "select count(*) filter (where tier is not null) as all_kinds, "
-        + ", ".join(f"count(*) filter (where {test}) as {value}" for value, _, test in KINDS)
-        + f" from ({ranked}) as r",
+        f"select {_counts('')} from ({ranked}) as r",
         *args,
     )
     assert totals is not None  # an aggregate always answers one row
