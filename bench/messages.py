@@ -9,13 +9,14 @@ median of the rounds' ratios, so that load from elsewhere on a shared machine we
 ratio is how much of the SMTP rate is left once building is included. For comparison the pre-built bytes
 also go one connection per message (`SmtpTransport`), as they did before sessions were kept.
 
-    .venv/bin/python bench/messages.py [--messages 300] [--rounds 21] [--quick]
+    .venv/bin/python bench/messages.py [--messages 300] [--rounds 21] [--quick] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import socket
 import statistics
 import time
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from common import result, spread
+from common import profile_summary, result, spread
 
 from notifiers.compose import Sender, meeting_email
 from notifiers.smtp_pool import SmtpPool
@@ -88,29 +89,60 @@ def meeting_case(participants: int) -> Case:
     )
 
 
+def built(case: Case, participant: ParticipantInfo, tokens: ReplyTokens) -> tuple[str, bytes]:
+    """One invitation as the delivery worker writes it: its reply links from the token, then the e-mail."""
+    key = f"{case.case_id}/m1/{participant.participant_id}/request/0"
+    token = tokens.token(Invitee(case.case_id, "m1", participant.participant_id))
+    message = meeting_email(
+        case,
+        case.meetings["m1"],
+        participant,
+        "request",
+        0,
+        key,
+        SENDER,
+        NOW,
+        new_uid(SENDER.domain),
+        tokens.links(token),
+    )
+    return key, message
+
+
 async def built_and_sent(case: Case, transport: Transport, tokens: ReplyTokens) -> tuple[float, list[bytes]]:
-    meeting = case.meetings["m1"]
     sent: list[bytes] = []
     started = time.perf_counter()
-    for participant in meeting.participants.values():
+    for participant in case.meetings["m1"].participants.values():
         assert participant.email is not None
-        key = f"{case.case_id}/m1/{participant.participant_id}/request/0"
-        token = tokens.token(Invitee(case.case_id, "m1", participant.participant_id))
-        message = meeting_email(
-            case,
-            meeting,
-            participant,
-            "request",
-            0,
-            key,
-            SENDER,
-            NOW,
-            new_uid(SENDER.domain),
-            tokens.links(token),
-        )
+        key, message = built(case, participant, tokens)
         await transport.send(SENDER.mail_from, participant.email, message, key)
         sent.append(message)
     return time.perf_counter() - started, sent
+
+
+def profile_building(count: int, rounds: int) -> None:
+    """Building alone, without SMTP: its time per message, then where that time goes (cProfile)."""
+    tokens = ReplyTokens(b"k" * 32, "https://sipvakt.example.se")
+    case = meeting_case(count)
+    participants = list(case.meetings["m1"].participants.values())
+    for participant in participants:  # warm up imports and caches, as the measured runs do
+        built(case, participant, tokens)
+    per_message = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for participant in participants:
+            built(case, participant, tokens)
+        per_message.append((time.perf_counter() - started) * 1000 / count)
+    print(
+        f"building alone, no SMTP:        {statistics.median(per_message):8.3f} ms per message   "
+        f"({spread(per_message)})"
+    )
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(rounds):
+        for participant in participants:
+            built(case, participant, tokens)
+    profile.disable()
+    print(profile_summary(profile, 40))
 
 
 async def prebuilt_sent(messages: list[bytes], transport: Transport) -> float:
@@ -174,8 +206,15 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--quick", action="store_true", help="100 messages, 11 rounds")
+    parser.add_argument(
+        "--profile", action="store_true", help="time and profile building alone, without SMTP, and stop"
+    )
     arguments = parser.parse_args()
-    if arguments.quick:
+    if arguments.profile:
+        profile_building(
+            100 if arguments.quick else arguments.messages, 11 if arguments.quick else arguments.rounds
+        )
+    elif arguments.quick:
         asyncio.run(main(100, 11))
     else:
         asyncio.run(main(arguments.messages, arguments.rounds))
