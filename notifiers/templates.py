@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
+from operator import attrgetter
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from calendars.addresses import require_web_url
 from calendars.clean_text import clean_line
@@ -235,31 +237,134 @@ def _contact_line(contact: Contact | None) -> str:
 
 def render_meeting_message(message: MeetingMessage) -> RenderedMessage:
     """The invitation, update or cancellation as subject, plain text and HTML."""
-    texts = meeting_texts(message)
+    page = _meeting_page(_page_key(message), *_folds(message))
+    links = message.reply_links if page.shows_replies else None
+    if links is None:
+        return RenderedMessage(
+            subject=page.subject,
+            text=_tidy_text(page.text_head + page.text_tail),
+            html=page.html_head + page.html_tail,
+        )
+    # ReplyLinks checked its URLs when it was made; here they only need escaping for HTML.
+    accept, decline, substitute = page.link_labels
+    text_replies = (
+        f"{page.reply_heading}:\n{accept}: {links.accept_url}\n{decline}: {links.decline_url}\n"
+        f"{substitute}: {links.substitute_url}\n"
+    )
+    accept, decline, substitute = page.html_link_labels
+    e = _escape
+    html_replies = (
+        f'<h2 style="font-size: 17px;">{page.html_reply_heading}</h2>\n<p>'
+        f'<a href="{e(links.accept_url)}">{accept}</a> &middot; '
+        f'<a href="{e(links.decline_url)}">{decline}</a> &middot; '
+        f'<a href="{e(links.substitute_url)}">{substitute}</a></p>'
+    )
     return RenderedMessage(
-        subject=texts.subject, text=_meeting_text(texts), html=_meeting_html(texts, message.language)
+        subject=page.subject,
+        text=_tidy_text(page.text_head + text_replies + page.text_tail),
+        html=page.html_head + html_replies + page.html_tail,
     )
 
 
+@dataclass(frozen=True)
+class _MeetingPage:
+    """A meeting message laid out but for its reply links: the text and HTML before and after the place
+    where they go, and their labels. The links are the only part that differs between the recipients of
+    one meeting who share a language and a role."""
+
+    subject: str
+    text_head: str
+    text_tail: str
+    html_head: str
+    html_tail: str
+    shows_replies: bool
+    reply_heading: str
+    link_labels: tuple[str, str, str]
+    html_reply_heading: str
+    html_link_labels: tuple[str, str, str]
+
+
+# Everything a page is made of: every field of the message but its reply links.
+_PAGE_FIELDS = tuple(field.name for field in fields(MeetingMessage) if field.name != "reply_links")
+_page_key = attrgetter(*_PAGE_FIELDS)
+
+
+def _folds(message: MeetingMessage) -> tuple[int, int, int]:
+    # Two times of one zone that differ only in `fold` (the hour that repeats when the clocks go back)
+    # compare equal and hash alike although they are an hour apart: the folds keep their pages apart.
+    previous = message.previous_starts_at
+    return message.starts_at.fold, message.ends_at.fold, previous.fold if previous is not None else 0
+
+
+# Laying out a page took half of writing an invitation, and every recipient of a meeting gets the same
+# page; it is made from the key alone, so that no field the page shows can be left out of the key.
+# Bounded: a long-running process meets ever new meetings.
+@lru_cache(maxsize=256)
+def _meeting_page(key: tuple[Any, ...], *folds: int) -> _MeetingPage:
+    message = MeetingMessage(reply_links=None, **dict(zip(_PAGE_FIELDS, key, strict=True)))
+    texts = meeting_texts(message)
+    text_head, text_tail = _split_layout("meeting.txt")
+    html_head, html_tail = _split_layout("meeting.html")
+    text = _meeting_text_slots(texts)
+    html = _meeting_html_slots(texts, message.language)
+    label = texts.labels
+    link_labels = (label["accept"], label["decline"], label["substitute"])
+    return _MeetingPage(
+        subject=texts.subject,
+        text_head=text_head.substitute(text),
+        text_tail=text_tail.substitute(text),
+        html_head=html_head.substitute(html),
+        html_tail=html_tail.substitute(html),
+        shows_replies=message.kind is not MeetingMessageKind.CANCELLATION,
+        reply_heading=texts.reply_label,
+        link_labels=link_labels,
+        html_reply_heading=_escape(texts.reply_label),
+        html_link_labels=(_escape(link_labels[0]), _escape(link_labels[1]), _escape(link_labels[2])),
+    )
+
+
+@cache
+def _split_layout(name: str) -> tuple[Template, Template]:
+    """A meeting layout as the part before its ``$replies`` and the part after: substituting both and
+    putting the replies between them gives what substituting the whole layout gives."""
+    head, tail = (_TEMPLATES / name).read_text(encoding="utf-8").split("$replies")
+    return Template(head), Template(tail)
+
+
 def _meeting_text(texts: MeetingTexts) -> str:
-    width = max(len(name) for name, _ in texts.details)
-    details = [f"{name + ':':<{width + 1}} {value}" for name, value in texts.details]
-    if texts.questions:
-        details += ["", f"{texts.questions_label}:"] + [f"- {question}" for question in texts.questions]
+    """The plain text in one piece, as the pieces of `_MeetingPage` are checked against."""
     replies = ""
     if texts.reply_links:
         replies = "\n".join([f"{texts.reply_label}:"] + [f"{name}: {url}" for name, url in texts.reply_links])
     body = _layout("meeting.txt").substitute(
-        heading=texts.heading,
-        intro=texts.intro,
-        details="\n".join(details) + "\n",
-        replies=replies + "\n" if replies else "",
-        footer=texts.footer,
+        _meeting_text_slots(texts), replies=replies + "\n" if replies else ""
     )
     return _tidy_text(body)
 
 
+def _meeting_text_slots(texts: MeetingTexts) -> dict[str, str]:
+    width = max(len(name) for name, _ in texts.details)
+    details = [f"{name + ':':<{width + 1}} {value}" for name, value in texts.details]
+    if texts.questions:
+        details += ["", f"{texts.questions_label}:"] + [f"- {question}" for question in texts.questions]
+    return {
+        "heading": texts.heading,
+        "intro": texts.intro,
+        "details": "\n".join(details) + "\n",
+        "footer": texts.footer,
+    }
+
+
 def _meeting_html(texts: MeetingTexts, language: Language) -> str:
+    """The HTML in one piece, as the pieces of `_MeetingPage` are checked against."""
+    replies = ""
+    if texts.reply_links:
+        links = " &middot; ".join(_html_link(url, name) for name, url in texts.reply_links)
+        replies = f'<h2 style="font-size: 17px;">{_escape(texts.reply_label)}</h2>\n<p>{links}</p>'
+    return _layout("meeting.html").substitute(_meeting_html_slots(texts, language), replies=replies)
+
+
+def _meeting_html_slots(texts: MeetingTexts, language: Language) -> dict[str, str]:
     e = _escape
     rows = []
     for name, value in texts.details:
@@ -270,18 +375,13 @@ def _meeting_html(texts: MeetingTexts, language: Language) -> str:
         rows.append(
             f'<tr><th align="left" valign="top">{e(texts.questions_label)}</th><td><ul>{items}</ul></td></tr>'
         )
-    replies = ""
-    if texts.reply_links:
-        links = " &middot; ".join(_html_link(url, name) for name, url in texts.reply_links)
-        replies = f'<h2 style="font-size: 17px;">{e(texts.reply_label)}</h2>\n<p>{links}</p>'
-    return _layout("meeting.html").substitute(
-        lang=language,
-        heading=e(texts.heading),
-        intro=e(texts.intro),
-        details="\n".join(rows),
-        replies=replies,
-        footer=e(texts.footer),
-    )
+    return {
+        "lang": language,
+        "heading": e(texts.heading),
+        "intro": e(texts.intro),
+        "details": "\n".join(rows),
+        "footer": e(texts.footer),
+    }
 
 
 def render_notice(notice: NoticeMessage) -> RenderedMessage:
@@ -357,5 +457,11 @@ def _html_link(url: str, label: str) -> str:
     return f'<a href="{_escape(require_web_url(url))}">{_escape(label)}</a>'
 
 
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def _tidy_text(text: str) -> str:
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    # Looking for a run of newlines stops at every newline; most texts have none to collapse.
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip() + "\n"
