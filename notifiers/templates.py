@@ -214,12 +214,20 @@ def meeting_texts(message: MeetingMessage) -> MeetingTexts:
 def calendar_texts(message: MeetingMessage) -> CalendarTexts:
     """The calendar's summary and description, by the same rule as the message: the case reference only
     for professionals, the coordinator to contact for everyone."""
-    summary = Template(
-        _with_reference(section(message.language, "calendar"), "summary", message.case_reference)
-    ).substitute(case_reference=clean_line(message.case_reference or ""))
-    lines = [clean_line(message.purpose)]
-    if contact := _contact_line(message.contact):
-        lines.append(f"{labels(message.language)['contact']}: {contact}")
+    return _calendar_texts(message.language, message.case_reference, message.purpose, message.contact)
+
+
+# The same for every recipient of a meeting who shares a language and a role, and made from these alone.
+@lru_cache(maxsize=256)
+def _calendar_texts(
+    language: Language, case_reference: str | None, purpose: str, contact: Contact | None
+) -> CalendarTexts:
+    summary = Template(_with_reference(section(language, "calendar"), "summary", case_reference)).substitute(
+        case_reference=clean_line(case_reference or "")
+    )
+    lines = [clean_line(purpose)]
+    if contact_line := _contact_line(contact):
+        lines.append(f"{labels(language)['contact']}: {contact_line}")
     return CalendarTexts(summary=clean_line(summary), description="\n\n".join(line for line in lines if line))
 
 
