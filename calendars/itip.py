@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from calendars import content_lines as ical
 from calendars.addresses import require_plain_address, require_web_url
@@ -205,38 +206,65 @@ def build_cancel(meeting: CalendarMeeting) -> bytes:
 def _calendar(meeting: CalendarMeeting, method: Method) -> bytes:
     head = [f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN", f"METHOD:{method.value}"]
     # The VTIMEZONE never changes, so it is serialised once and placed before the event.
-    return (
-        ical.document(["BEGIN:VCALENDAR", *head])
-        + stockholm_vtimezone_bytes()
-        + ical.document([*_event(meeting, method), "END:VCALENDAR"])
-    )
-
-
-def _event(meeting: CalendarMeeting, method: Method) -> list[str]:
-    zone = ("TZID", STOCKHOLM_TZID)
-    lines = [
+    event = [
         "BEGIN:VEVENT",
         ical.line("UID", ical.text(meeting.uid)),
         ical.line("DTSTAMP", ical.utc_time(meeting.dtstamp)),
         ical.line("SEQUENCE", str(meeting.sequence)),
-        ical.line("DTSTART", ical.local_time(meeting.starts_at.astimezone(STOCKHOLM)), [zone]),
-        ical.line("DTEND", ical.local_time(meeting.ends_at.astimezone(STOCKHOLM)), [zone]),
-        ical.line("SUMMARY", ical.text(clean_line(meeting.summary))),
+        _shared_lines(
+            meeting.starts_at,
+            meeting.ends_at,
+            meeting.starts_at.fold,
+            meeting.ends_at.fold,
+            meeting.summary,
+            meeting.location,
+            meeting.description,
+            meeting.url,
+            meeting.organizer,
+            method,
+        ),
+        *(_attendee(attendee) for attendee in meeting.attendees),
+        "END:VEVENT",
+        "END:VCALENDAR",
     ]
-    if location := clean_line(meeting.location):
+    return ical.document(["BEGIN:VCALENDAR", *head]) + stockholm_vtimezone_bytes() + ical.document(event)
+
+
+# The event's lines from DTSTART to ORGANIZER, joined: the same in every recipient's copy of a meeting
+# (a revision of it), and made from these values alone. Two times of one zone that differ only in `fold`
+# (the hour that repeats when the clocks go back) compare equal, so the folds are part of the key.
+# Bounded: a long-running process meets ever new meetings.
+@lru_cache(maxsize=256)
+def _shared_lines(
+    starts_at: datetime,
+    ends_at: datetime,
+    starts_fold: int,
+    ends_fold: int,
+    summary: str,
+    location: str,
+    description: str,
+    url: str | None,
+    organizer: CalendarAddress,
+    method: Method,
+) -> str:
+    zone = ("TZID", STOCKHOLM_TZID)
+    lines = [
+        ical.line("DTSTART", ical.local_time(starts_at.astimezone(STOCKHOLM)), [zone]),
+        ical.line("DTEND", ical.local_time(ends_at.astimezone(STOCKHOLM)), [zone]),
+        ical.line("SUMMARY", ical.text(clean_line(summary))),
+    ]
+    if location := clean_line(location):
         lines.append(ical.line("LOCATION", ical.text(location)))
-    if description := clean_multiline(meeting.description):
+    if description := clean_multiline(description):
         lines.append(ical.line("DESCRIPTION", ical.text(description)))
-    if meeting.url is not None:
-        lines.append(ical.line("URL", meeting.url))
+    if url is not None:
+        lines.append(ical.line("URL", url))
     lines += [
         ical.line("STATUS", "CANCELLED" if method is Method.CANCEL else "CONFIRMED"),
         ical.line("TRANSP", "OPAQUE"),
-        _organizer(meeting.organizer),
-        *(_attendee(attendee) for attendee in meeting.attendees),
-        "END:VEVENT",
+        _organizer(organizer),
     ]
-    return lines
+    return "\r\n".join(lines)
 
 
 def _organizer(organizer: CalendarAddress) -> str:
