@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from functools import cache, lru_cache
@@ -141,11 +141,18 @@ class MeetingTexts:
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    """Subject, plain text and HTML of one message."""
+    """Subject, plain text and HTML of one message.
+
+    ``shared_text`` and ``shared_html`` may name how much of the text and of the HTML every recipient of
+    the message gets alike (a beginning that ends in a line break), so that it is encoded once for all of
+    them; they say nothing about what the message is, and the writer checks them before it relies on them.
+    """
 
     subject: str
     text: str
     html: str
+    shared_text: str = field(default="", compare=False)
+    shared_html: str = field(default="", compare=False)
 
 
 @cache
@@ -252,6 +259,8 @@ def render_meeting_message(message: MeetingMessage) -> RenderedMessage:
             subject=page.subject,
             text=_tidy_text(page.text_head + page.text_tail),
             html=page.html_head + page.html_tail,
+            shared_text=page.shared_text,
+            shared_html=page.html_head,
         )
     # ReplyLinks checked its URLs when it was made; here they only need escaping for HTML.
     accept, decline, substitute = page.link_labels
@@ -271,6 +280,8 @@ def render_meeting_message(message: MeetingMessage) -> RenderedMessage:
         subject=page.subject,
         text=_tidy_text(page.text_head + text_replies + page.text_tail),
         html=page.html_head + html_replies + page.html_tail,
+        shared_text=page.shared_text,
+        shared_html=page.html_head,
     )
 
 
@@ -283,6 +294,8 @@ class _MeetingPage:
     subject: str
     text_head: str
     text_tail: str
+    # The text's head as it begins the tidied text, when the replies follow it.
+    shared_text: str
     html_head: str
     html_tail: str
     shows_replies: bool
@@ -293,7 +306,7 @@ class _MeetingPage:
 
 
 # Everything a page is made of: every field of the message but its reply links.
-_PAGE_FIELDS = tuple(field.name for field in fields(MeetingMessage) if field.name != "reply_links")
+_PAGE_FIELDS = tuple(each.name for each in fields(MeetingMessage) if each.name != "reply_links")
 _page_key = attrgetter(*_PAGE_FIELDS)
 
 
@@ -317,10 +330,12 @@ def _meeting_page(key: tuple[Any, ...], *folds: int) -> _MeetingPage:
     html = _meeting_html_slots(texts, message.language)
     label = texts.labels
     link_labels = (label["accept"], label["decline"], label["substitute"])
+    head = text_head.substitute(text)
     return _MeetingPage(
         subject=texts.subject,
-        text_head=text_head.substitute(text),
+        text_head=head,
         text_tail=text_tail.substitute(text),
+        shared_text=_BLANK_LINES.sub("\n\n", head).lstrip(),
         html_head=html_head.substitute(html),
         html_tail=html_tail.substitute(html),
         shows_replies=message.kind is not MeetingMessageKind.CANCELLATION,

@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 from email.utils import format_datetime
+from functools import lru_cache
 
 from notifiers.mime import CalendarMethod, Envelope, MailAddress, header_text, normalize_message_id
 from notifiers.templates import RenderedMessage
@@ -73,6 +74,23 @@ def _quoted_printable(text: str) -> bytes:
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     encoded = binascii.b2a_qp(lines.encode("utf-8"), istext=True)
     return encoded.replace(b"\n", CRLF)
+
+
+# What every recipient of a meeting gets alike (see RenderedMessage.shared_text) is encoded once.
+# Bounded: a long-running process meets ever new meetings.
+_shared_quoted_printable = lru_cache(maxsize=512)(_quoted_printable)
+
+
+def _quoted_printable_after(shared: str, text: str) -> bytes:
+    """`text` encoded, its beginning `shared` from what was encoded before.
+
+    Quoted-printable encodes line by line: a line break ends every soft-broken line and starts the
+    count of columns afresh, and only a line's end (or the text's) decides whether a space or a dot is
+    encoded. So a text cut right after a line break encodes as its two pieces do, one after the other.
+    """
+    if shared.endswith("\n") and text.startswith(shared):
+        return _shared_quoted_printable(shared) + _quoted_printable(text[len(shared) :])
+    return _quoted_printable(text)
 
 
 def _base64(data: bytes) -> bytes:
@@ -152,8 +170,14 @@ _QP = "Content-Transfer-Encoding: quoted-printable"
 
 def _text_parts(content: RenderedMessage) -> list[bytes]:
     return [
-        _part(['Content-Type: text/plain; charset="utf-8"', _QP], _quoted_printable(content.text)),
-        _part(['Content-Type: text/html; charset="utf-8"', _QP], _quoted_printable(content.html)),
+        _part(
+            ['Content-Type: text/plain; charset="utf-8"', _QP],
+            _quoted_printable_after(content.shared_text, content.text),
+        ),
+        _part(
+            ['Content-Type: text/html; charset="utf-8"', _QP],
+            _quoted_printable_after(content.shared_html, content.html),
+        ),
     ]
 
 

@@ -22,8 +22,20 @@ from notifiers.mime import (
     header_text,
     to_bytes,
 )
-from notifiers.templates import NoticeMessage, RenderedMessage, render_meeting_message, render_notice
-from notifiers.wire import calendar_email_bytes, plain_email_bytes
+from notifiers.templates import (
+    NoticeMessage,
+    RenderedMessage,
+    ReplyLinks,
+    render_meeting_message,
+    render_notice,
+)
+from notifiers.wire import (
+    _quoted_printable,
+    _quoted_printable_after,
+    _shared_quoted_printable,
+    calendar_email_bytes,
+    plain_email_bytes,
+)
 from tests.calendars.samples import meeting, meeting_message
 
 SENDER = MailAddress("sipvakt", "sipvakt@sipvakt.example.se")
@@ -152,3 +164,41 @@ def test_a_resend_is_byte_for_byte_the_same() -> None:
 @given(texts)
 def test_the_quick_path_of_clean_line_agrees_with_the_full_one(value: str) -> None:
     assert clean_line(value) == _clean_line_by_character(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(head=texts, tail=texts)
+@example(head="a \n", tail=" ")
+@example(head=".\n", tail=".")
+@example(head="x" * 75 + "\n", tail="=" * 80)
+@example(head="x\r\n", tail="\ny")
+def test_a_text_cut_after_a_line_break_is_encoded_as_its_two_pieces(head: str, tail: str) -> None:
+    shared = head if head.endswith("\n") else head + "\n"
+    assert _quoted_printable(shared) + _quoted_printable(tail) == _quoted_printable(shared + tail)
+    assert _quoted_printable_after(shared, shared + tail) == _quoted_printable(shared + tail)
+
+
+@settings(max_examples=200, deadline=None)
+@given(shared=texts, rest=texts, other=texts)
+@example(shared="x" * 80, rest="y", other="")
+@example(shared="a ", rest="b", other="")
+def test_a_shared_beginning_is_relied_on_only_where_it_cuts_after_a_line_break(
+    shared: str, rest: str, other: str
+) -> None:
+    assert _quoted_printable_after(shared, shared + rest) == _quoted_printable(shared + rest)
+    assert _quoted_printable_after(shared, other) == _quoted_printable(other)
+
+
+def test_recipients_of_one_meeting_share_the_encoding_of_their_pages_beginning() -> None:
+    envelope = _envelope("Åsa Öberg (test)", "Kim Koordinator")
+    ical = build_request(meeting())
+    _shared_quoted_printable.cache_clear()
+    for token in ("first", "second", "third"):
+        links = ReplyLinks(*(f"https://sipvakt.example.se/rsvp/{token}?svar={a}" for a in ("ja", "nej", "x")))
+        content = render_meeting_message(meeting_message(reply_links=links))
+        plain = RenderedMessage(content.subject, content.text, content.html)
+        written = calendar_email_bytes(envelope, content, ical, CalendarMethod.REQUEST)
+        assert written == calendar_email_bytes(envelope, plain, ical, CalendarMethod.REQUEST)
+    # The text's and the HTML's beginnings, encoded for the first recipient and reused for the others.
+    assert _shared_quoted_printable.cache_info().misses == 2
+    assert _shared_quoted_printable.cache_info().hits == 4
