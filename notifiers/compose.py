@@ -23,6 +23,7 @@ from calendars.itip import (
 from notifiers.letters import LetterReply, PostalRecipient, build_letter
 from notifiers.mime import CalendarMethod, Envelope, MailAddress
 from notifiers.templates import (
+    CalendarTexts,
     Contact,
     MeetingMessage,
     MeetingMessageKind,
@@ -91,8 +92,20 @@ def calendar_meeting(
 ) -> CalendarMeeting:
     """The meeting as this participant's calendar sees it: only this participant as attendee, under the
     invitation's own UID (random and stored, see ``service.calendar_uids``), which every update reuses."""
-    assert participant.email is not None
     texts = calendar_texts(meeting_message(case, meeting, "request", participant=participant))
+    return _calendar_meeting(meeting, participant, texts, sequence, sender, now, uid)
+
+
+def _calendar_meeting(
+    meeting: Meeting,
+    participant: ParticipantInfo,
+    texts: CalendarTexts,
+    sequence: int,
+    sender: Sender,
+    now: datetime,
+    uid: str,
+) -> CalendarMeeting:
+    assert participant.email is not None
     return CalendarMeeting(
         uid=uid,
         sequence=sequence,
@@ -154,7 +167,9 @@ def meeting_email(
 ) -> bytes:
     """One e-mail to one participant: text, HTML, the iTIP calendar for `kind` and the reply links."""
     assert participant.email is not None
-    calendar = calendar_meeting(case, meeting, participant, sequence, sender, now, uid)
+    message = meeting_message(case, meeting, kind, reply_links, participant=participant)
+    # The calendar says what the message says of the meeting: its texts depend on neither kind nor links.
+    calendar = _calendar_meeting(meeting, participant, calendar_texts(message), sequence, sender, now, uid)
     method = CalendarMethod.CANCEL if kind == "cancel" else CalendarMethod.REQUEST
     ics = build_cancel(calendar) if kind == "cancel" else build_request(calendar)
     envelope = Envelope(
@@ -165,10 +180,7 @@ def meeting_email(
         # A person who presses "Reply" reaches the organizer; calendar replies go to ORGANIZER, our own.
         reply_to=organizer_address(meeting),
     )
-    content = render_meeting_message(
-        meeting_message(case, meeting, kind, reply_links, participant=participant)
-    )
-    return calendar_email_bytes(envelope, content, ics, method)
+    return calendar_email_bytes(envelope, render_meeting_message(message), ics, method)
 
 
 def meeting_letter(
