@@ -99,7 +99,7 @@ def _base64(data: bytes) -> bytes:
 
 def _part(headers: list[str], body: bytes) -> bytes:
     # Every header is ASCII but an address whose local part is not, which RFC 6532 sends as UTF-8.
-    return CRLF.join(line.encode("utf-8") for line in headers) + CRLF + CRLF + body
+    return ("\r\n".join(headers) + "\r\n\r\n").encode("utf-8") + body
 
 
 def calendar_email_bytes(
@@ -152,13 +152,19 @@ def plain_email_bytes(envelope: Envelope, content: RenderedMessage) -> bytes:
     return _part(headers, _multipart(alternative, _text_parts(content)))
 
 
+# The sender, the organizer to reply to and the subject are the same in every message of a meeting.
+# Bounded: a long-running process meets ever new meetings.
+_shared_mailbox = lru_cache(maxsize=256)(_mailbox)
+_shared_unstructured = lru_cache(maxsize=256)(_unstructured)
+
+
 def _envelope_headers(envelope: Envelope, subject: str) -> list[str]:
-    headers = [f"From: {_mailbox(envelope.sender)}", f"To: {_mailbox(envelope.recipient)}"]
+    headers = [f"From: {_shared_mailbox(envelope.sender)}", f"To: {_mailbox(envelope.recipient)}"]
     if envelope.reply_to is not None:
-        headers.append(f"Reply-To: {_mailbox(envelope.reply_to)}")
+        headers.append(f"Reply-To: {_shared_mailbox(envelope.reply_to)}")
     return [
         *headers,
-        f"Subject: {_unstructured(subject)}",
+        f"Subject: {_shared_unstructured(subject)}",
         f"Date: {format_datetime(envelope.date)}",
         f"Message-ID: {normalize_message_id(envelope.message_id)}",
         "MIME-Version: 1.0",
@@ -183,8 +189,9 @@ def _text_parts(content: RenderedMessage) -> list[bytes]:
 
 def _multipart(boundary: str, parts: list[bytes]) -> bytes:
     delimiter = b"--" + boundary.encode("ascii")
-    out = b""
+    out: list[bytes] = []
     for part in parts:
         # A body that does not end in CRLF gets one: the CRLF before a delimiter belongs to the delimiter.
-        out += delimiter + CRLF + part + (b"" if part.endswith(CRLF) else CRLF)
-    return out + delimiter + b"--" + CRLF
+        out += (delimiter, CRLF, part, b"" if part.endswith(CRLF) else CRLF)
+    out += (delimiter, b"--", CRLF)
+    return b"".join(out)
