@@ -367,6 +367,11 @@ class TimerWorker:
             except Exception as error:
                 await chain.roll_back()
                 failed = (timers, error)
+            except BaseException:
+                # Cancelled (a shutdown past its grace): nothing of the open batch is kept, as
+                # `transaction()` would not keep it, and the pool gets the connection back idle.
+                await chain.roll_back()
+                raise
         if failed:
             await self._settle(*failed, now)
         return claimed
