@@ -190,20 +190,51 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
 
 
 # Timers set, timers cancelled and messages are written in runs; every other effect on its own. A
-# recompute cancels several kinds of timers in a row (its escalations and reminders, its reminders again
-# and its deadlines): one statement each time instead of one per kind.
+# recompute cancels and sets its timers kind by kind (escalations, reminders, deadlines), so the runs of
+# one kind are interleaved with the other's: an effect joins the latest run of its kind when it can be
+# done earlier, beside that run, without changing what the whole does (`_commutes`). A timer set then
+# cancelled by a matching prefix, or cancelled then set again, keeps its order.
 _BATCHED = (SetTimer, CancelTimers, QueueMessage)
+_TIMER_EFFECTS = (SetTimer, CancelTimers)
 
 
 def _runs(effects: list[Effect]) -> list[tuple[Effect, list[Effect]]]:
     """The effects in order, each with the run of effects of the same batched kind that it starts."""
     runs: list[tuple[Effect, list[Effect]]] = []
     for effect in effects:
-        if runs and isinstance(effect, _BATCHED) and type(runs[-1][0]) is type(effect):
-            runs[-1][1].append(effect)
-        else:
+        joined = _run_to_join(runs, effect) if isinstance(effect, _BATCHED) else None
+        if joined is None:
             runs.append((effect, [effect]))
+        else:
+            joined.append(effect)
     return runs
+
+
+def _run_to_join(runs: list[tuple[Effect, list[Effect]]], effect: Effect) -> list[Effect] | None:
+    """The latest run of `effect`'s kind that it may join, if every run after that one commutes with it."""
+    for first, run in reversed(runs):
+        if type(first) is type(effect):
+            return run
+        if not all(_commutes(effect, other) for other in run):
+            return None
+    return None
+
+
+def _commutes(effect: Effect, other: Effect) -> bool:
+    """Whether doing `effect` before `other` ends the same as after it. Timers are a table of their own:
+    a timer effect and a message, deviation or withdrawal commute; two timer effects do unless one sets a
+    key that the other's prefix cancels. Messages keep their place among everything but timers."""
+    timer_effect, other_timer_effect = isinstance(effect, _TIMER_EFFECTS), isinstance(other, _TIMER_EFFECTS)
+    if timer_effect != other_timer_effect:
+        return True
+    if not timer_effect:
+        return False
+    if isinstance(effect, SetTimer) and isinstance(other, CancelTimers):
+        return not effect.key.startswith(other.prefix)
+    if isinstance(effect, CancelTimers) and isinstance(other, SetTimer):
+        return not other.key.startswith(effect.prefix)
+    # Two of a kind are in one run already, in order; the runs between are of the other kind.
+    return False
 
 
 async def cancel_timers(connection: Connection, case_id: str, prefixes: list[str], now: datetime) -> None:
