@@ -135,31 +135,46 @@ async def load_case(connection: Connection, case_id: str, *, for_update: bool = 
     return Case.model_validate(row["state"]) if row else None
 
 
+_SAVE_CASE = (
+    "with stored as (select state from cases where case_id = $1){cleared}"
+    " insert into cases (case_id, integration_id, region, organisations, status, state, version,"
+    " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
+    " on conflict (case_id) do update set organisations = excluded.organisations,"
+    " status = excluded.status, state = excluded.state, version = cases.version + 1,"
+    " updated_at = excluded.updated_at"
+    " returning (select stored.state::jsonb from stored) is distinct from cases.state::jsonb as changed,"
+    " array(" + webhook_events.subscribers_query("'case.updated'", "$2", "$3", "$4") + ") as subscribers"
+)
+# A case without held meetings has no rows of them: emptied in the saving statement, with no round trip
+# of its own (a meeting marked held, then its holding undone, leaves rows to remove).
+SAVE_CASE = _SAVE_CASE.format(cleared="")
+SAVE_CASE_WITHOUT_HELD_MEETINGS = _SAVE_CASE.format(
+    cleared=", cleared as (delete from held_meetings where case_id = $1)"
+)
+
+
 async def save_case(connection: Connection, case: Case, now: datetime) -> None:
     """Store the case. Only a state that differs from the stored one, compared as JSON values, is told to
-    webhook subscribers: a recompute that changes nothing sends nothing."""
-    state = case.model_dump(mode="json")
-    changed = await connection.fetchval(
-        "with stored as (select state from cases where case_id = $1)"
-        " insert into cases (case_id, integration_id, region, organisations, status, state, version,"
-        " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
-        " on conflict (case_id) do update set organisations = excluded.organisations,"
-        " status = excluded.status, state = excluded.state, version = cases.version + 1,"
-        " updated_at = excluded.updated_at"
-        " returning (select stored.state::jsonb from stored) is distinct from cases.state::jsonb",
+    webhook subscribers: a recompute that changes nothing sends nothing. The subscribers to tell are
+    looked up in the same statement."""
+    held = report_facts.held_meetings(case)
+    row = await connection.fetchrow(
+        SAVE_CASE if held else SAVE_CASE_WITHOUT_HELD_MEETINGS,
         case.case_id,
         case.integration_id,
         case.region,
         sorted(case.organisations()),
         case.status,
-        state,
+        case.model_dump(mode="json"),
         case.opened_at,
         now,
     )
-    if changed:
+    assert row is not None
+    if row["changed"]:
         # Unchanged, the case's held meetings are unchanged too.
-        await report_facts.write_held_meetings(connection, case)
-        await webhook_events.case_updated(connection, case, now)
+        if held:
+            await report_facts.write_held_meetings(connection, case, held)
+        await webhook_events.case_updated(connection, case, now, list(row["subscribers"]))
 
 
 async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:

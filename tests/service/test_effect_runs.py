@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scheduler.case import ContactInfo, Meeting
 from scheduler.effects import CancelTimers, CancelUnsentMessages, Effect, QueueMessage, SetTimer
 from service.storage import store
 from service.storage.database import Pool
@@ -120,3 +121,31 @@ async def test_the_runs_write_what_the_effects_say(pool: Pool) -> None:
         ("meeting:m1:rsvp", "scheduled"),
         ("reminder:consent", "cancelled"),
     ]
+
+
+async def test_saving_a_case_whose_meeting_is_no_longer_held_removes_its_row(pool: Pool) -> None:
+    """A case without held meetings has their rows emptied by the statement that saves it."""
+    organizer = ContactInfo(name="Kim Koordinator (test)", email="kim@example.se", organisation="Testkommun")
+    meeting = Meeting(
+        meeting_id="m1",
+        kind="initial",
+        starts_at=NOW - timedelta(days=1),
+        ends_at=NOW - timedelta(days=1) + timedelta(hours=1),
+        location="Testskolan",
+        purpose="Samordna insatser",
+        organizer=organizer,
+        scheduled_at=NOW - timedelta(days=20),
+        status="held",
+    )
+    held = make_case("blekinge", date(2026, 11, 2)).model_copy(update={"meetings": {"m1": meeting}})
+    not_held = held.model_copy(
+        update={"meetings": {"m1": meeting.model_copy(update={"status": "scheduled"})}}
+    )
+    count = "select count(*) from held_meetings where case_id = $1"
+    async with pool.acquire() as connection:
+        await store.save_case(connection, held, NOW)
+        assert await connection.fetchval(count, held.case_id) == 1
+        await store.save_case(connection, not_held, NOW)
+        assert await connection.fetchval(count, held.case_id) == 0
+        await store.save_case(connection, held, NOW)
+        assert await connection.fetchval(count, held.case_id) == 1
