@@ -66,39 +66,24 @@ async def store_event(
     """Store an accepted event once per (integration, webhook-id); tell a replay from a conflict.
 
     The event's case is claimed for the integration first, so that every path that stores events keeps
-    tenancy; an event for a case of another integration is not stored ("foreign")."""
-    if await claim_case(connection, event.case_id, integration_id, received_at) != integration_id:
-        return Intake("foreign", None)
-    digest = body_digest(body)
-    event_id = "evt_" + secrets.token_hex(12)
-    # The notice to the event processor goes in the same statement: one round trip less per event.
-    inserted = await connection.fetchval(
-        "with stored as (insert into events (event_id, integration_id, webhook_id, body_sha256, case_id,"
-        " type, occurred_at, received_at, payload, trace_context)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " on conflict (integration_id, webhook_id) do nothing returning event_id, case_id)"
-        f" select event_id from stored, pg_notify('{EVENTS_CHANNEL}', stored.case_id)",
-        event_id,
+    tenancy; an event for a case of another integration is not stored ("foreign"). One statement, atomic
+    in or out of a transaction (migration 0023)."""
+    row = await connection.fetchrow(
+        "select status, event_id from store_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "evt_" + secrets.token_hex(12),
         integration_id,
         webhook_id,
-        digest,
+        body_digest(body),
         event.case_id,
         event.type,
         event.occurred_at,
         received_at,
         event.to_json_dict(),
         tracing.current_trace_context(),
+        EVENTS_CHANNEL,
     )
-    if inserted is not None:
-        return Intake("accepted", inserted)
-    earlier = await connection.fetchrow(
-        "select event_id, body_sha256 from events where integration_id = $1 and webhook_id = $2",
-        integration_id,
-        webhook_id,
-    )
-    assert earlier is not None
-    status: Literal["duplicate", "conflict"] = "duplicate" if earlier["body_sha256"] == digest else "conflict"
-    return Intake(status, earlier["event_id"])
+    assert row is not None
+    return Intake(row["status"], row["event_id"])
 
 
 async def claim_case(connection: Connection, case_id: str, integration_id: str, now: datetime) -> str:
