@@ -151,8 +151,11 @@ async def _reset_changed_session(connection: asyncpg.Connection) -> None:
 
 def session_changed(connection: Any) -> None:
     """Tell the pool that `connection` (as `acquire` hands it out) now holds session state: a session-level
-    lock or setting, which must not outlive its use."""
-    connection.session_changed()
+    lock or setting, which must not outlive its use. A connection of another pool (or of none) is reset
+    by asyncpg's own rule, or not pooled, and needs no word."""
+    tell = getattr(connection, "session_changed", None)
+    if tell is not None:
+        tell()
 
 
 class BoundedPool(asyncpg.Pool):
