@@ -82,15 +82,15 @@ async def _verify_and_store(
     except EventValidationError as exc:
         raise invalid_fields("invalid-event", "event", exc.errors) from None
     integration_id = key.owner
-    async with connection.transaction():
-        intake = await store.store_event(
-            connection,
-            integration_id=integration_id,
-            webhook_id=webhook_id,
-            body=body,
-            event=event,
-            received_at=now,
-        )
+    # One statement, atomic without a transaction around it.
+    intake = await store.store_event(
+        connection,
+        integration_id=integration_id,
+        webhook_id=webhook_id,
+        body=body,
+        event=event,
+        received_at=now,
+    )
     if intake.status == "foreign":
         raise Problem(403, "case-of-another-integration", "this case belongs to another integration")
     extra = {"event_id": intake.event_id, "event_type": event.type, "integration_id": integration_id}

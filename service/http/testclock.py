@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.storage.database import Pool
+from service.storage.database import Pool, session_changed
 from service.storage.store import EVENTS_CHANNEL, OUTBOX_CHANNEL, TIMERS_CHANNEL
 
 # Most moments' work is done in a few milliseconds; looking again soon at first keeps a move over many
@@ -126,6 +126,7 @@ async def pass_time(pool: Pool, to: datetime, seconds_per_moment: float) -> date
 async def one_move_at_a_time(pool: Pool) -> AsyncIterator[None]:
     """Hold the move lock for the block: a second move, from any process, starts where this one ends."""
     async with pool.acquire() as connection:
+        session_changed(connection)
         await connection.execute("select pg_advisory_lock(hashtextextended($1, 0))", MOVE_LOCK)
         try:
             yield

@@ -123,6 +123,41 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         )
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool's connection that is told when its session changes (a session lock, a setting), so that only
+    then is the session reset when the connection goes back.
+
+    asyncpg resets every connection it takes back with one statement (unlock all, close cursors, unlisten,
+    reset settings): a round trip on every release, which for a short read doubles its cost. The service
+    keeps session state on pooled connections in a few places only (the migration and test-clock locks,
+    the liveness connection's name); each says so with `session_changed`. An open transaction is rolled
+    back on release either way (`_reset_changed_session`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session_state_changed = False
+
+    def session_changed(self) -> None:
+        """Have this session reset when the connection goes back to the pool."""
+        self.session_state_changed = True
+
+
+async def _reset_changed_session(connection: asyncpg.Connection) -> None:
+    # asyncpg has already rolled back an open transaction and dropped the listeners by now.
+    if isinstance(connection, PooledConnection) and connection.session_state_changed:
+        await connection.execute(connection.get_reset_query())
+        connection.session_state_changed = False
+
+
+def session_changed(connection: Any) -> None:
+    """Tell the pool that `connection` (as `acquire` hands it out) now holds session state: a session-level
+    lock or setting, which must not outlive its use. A connection of another pool (or of none) is reset
+    by asyncpg's own rule, or not pooled, and needs no word."""
+    tell = getattr(connection, "session_changed", None)
+    if tell is not None:
+        tell()
+
+
 class BoundedPool(asyncpg.Pool):
     """A pool whose every acquire (and the release that follows it) gives up after `acquire_timeout`.
 
@@ -149,8 +184,9 @@ async def create_pool(
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
         init=_init_connection,
+        reset=_reset_changed_session,
         loop=None,
-        connection_class=asyncpg.Connection,
+        connection_class=PooledConnection,
         record_class=asyncpg.Record,
         timeout=timeouts.connect,
         command_timeout=timeouts.command,
@@ -191,6 +227,7 @@ async def migrate(pool: Pool) -> list[int]:
     """Apply the migrations not yet applied; safe when several processes start at once."""
     applied_now = []
     async with pool.acquire() as connection:
+        session_changed(connection)
         await connection.execute(
             "select pg_advisory_lock($1)", MIGRATION_LOCK_ID, timeout=MIGRATION_TIMEOUT_SECONDS
         )

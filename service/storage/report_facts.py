@@ -43,10 +43,10 @@ def held_meetings(case: Case) -> list[HeldMeeting]:
     ]
 
 
-async def write_held_meetings(connection: Connection, case: Case) -> None:
-    """Replace the case's rows, in the transaction that saves the case."""
+async def write_held_meetings(connection: Connection, case: Case, held: list[HeldMeeting]) -> None:
+    """Replace the case's rows with `held` (its `held_meetings`), in the transaction that saves the case."""
     await connection.execute("delete from held_meetings where case_id = $1", case.case_id)
-    rows = [row(case, held) for held in held_meetings(case)]
+    rows = [row(case, meeting) for meeting in held]
     if rows:
         await connection.executemany(
             f"insert into held_meetings ({', '.join(COLUMNS)})"

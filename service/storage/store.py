@@ -66,39 +66,24 @@ async def store_event(
     """Store an accepted event once per (integration, webhook-id); tell a replay from a conflict.
 
     The event's case is claimed for the integration first, so that every path that stores events keeps
-    tenancy; an event for a case of another integration is not stored ("foreign")."""
-    if await claim_case(connection, event.case_id, integration_id, received_at) != integration_id:
-        return Intake("foreign", None)
-    digest = body_digest(body)
-    event_id = "evt_" + secrets.token_hex(12)
-    # The notice to the event processor goes in the same statement: one round trip less per event.
-    inserted = await connection.fetchval(
-        "with stored as (insert into events (event_id, integration_id, webhook_id, body_sha256, case_id,"
-        " type, occurred_at, received_at, payload, trace_context)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " on conflict (integration_id, webhook_id) do nothing returning event_id, case_id)"
-        f" select event_id from stored, pg_notify('{EVENTS_CHANNEL}', stored.case_id)",
-        event_id,
+    tenancy; an event for a case of another integration is not stored ("foreign"). One statement, atomic
+    in or out of a transaction (migration 0023)."""
+    row = await connection.fetchrow(
+        "select status, event_id from store_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "evt_" + secrets.token_hex(12),
         integration_id,
         webhook_id,
-        digest,
+        body_digest(body),
         event.case_id,
         event.type,
         event.occurred_at,
         received_at,
         event.to_json_dict(),
         tracing.current_trace_context(),
+        EVENTS_CHANNEL,
     )
-    if inserted is not None:
-        return Intake("accepted", inserted)
-    earlier = await connection.fetchrow(
-        "select event_id, body_sha256 from events where integration_id = $1 and webhook_id = $2",
-        integration_id,
-        webhook_id,
-    )
-    assert earlier is not None
-    status: Literal["duplicate", "conflict"] = "duplicate" if earlier["body_sha256"] == digest else "conflict"
-    return Intake(status, earlier["event_id"])
+    assert row is not None
+    return Intake(row["status"], row["event_id"])
 
 
 async def claim_case(connection: Connection, case_id: str, integration_id: str, now: datetime) -> str:
@@ -135,31 +120,46 @@ async def load_case(connection: Connection, case_id: str, *, for_update: bool = 
     return Case.model_validate(row["state"]) if row else None
 
 
+_SAVE_CASE = (
+    "with stored as (select state from cases where case_id = $1){cleared}"
+    " insert into cases (case_id, integration_id, region, organisations, status, state, version,"
+    " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
+    " on conflict (case_id) do update set organisations = excluded.organisations,"
+    " status = excluded.status, state = excluded.state, version = cases.version + 1,"
+    " updated_at = excluded.updated_at"
+    " returning (select stored.state::jsonb from stored) is distinct from cases.state::jsonb as changed,"
+    " array(" + webhook_events.subscribers_query("'case.updated'", "$2", "$3", "$4") + ") as subscribers"
+)
+# A case without held meetings has no rows of them: emptied in the saving statement, with no round trip
+# of its own (a meeting marked held, then its holding undone, leaves rows to remove).
+SAVE_CASE = _SAVE_CASE.format(cleared="")
+SAVE_CASE_WITHOUT_HELD_MEETINGS = _SAVE_CASE.format(
+    cleared=", cleared as (delete from held_meetings where case_id = $1)"
+)
+
+
 async def save_case(connection: Connection, case: Case, now: datetime) -> None:
     """Store the case. Only a state that differs from the stored one, compared as JSON values, is told to
-    webhook subscribers: a recompute that changes nothing sends nothing."""
-    state = case.model_dump(mode="json")
-    changed = await connection.fetchval(
-        "with stored as (select state from cases where case_id = $1)"
-        " insert into cases (case_id, integration_id, region, organisations, status, state, version,"
-        " opened_at, updated_at) values ($1, $2, $3, $4, $5, $6, 1, $7, $8)"
-        " on conflict (case_id) do update set organisations = excluded.organisations,"
-        " status = excluded.status, state = excluded.state, version = cases.version + 1,"
-        " updated_at = excluded.updated_at"
-        " returning (select stored.state::jsonb from stored) is distinct from cases.state::jsonb",
+    webhook subscribers: a recompute that changes nothing sends nothing. The subscribers to tell are
+    looked up in the same statement."""
+    held = report_facts.held_meetings(case)
+    row = await connection.fetchrow(
+        SAVE_CASE if held else SAVE_CASE_WITHOUT_HELD_MEETINGS,
         case.case_id,
         case.integration_id,
         case.region,
         sorted(case.organisations()),
         case.status,
-        state,
+        case.model_dump(mode="json"),
         case.opened_at,
         now,
     )
-    if changed:
+    assert row is not None
+    if row["changed"]:
         # Unchanged, the case's held meetings are unchanged too.
-        await report_facts.write_held_meetings(connection, case)
-        await webhook_events.case_updated(connection, case, now)
+        if held:
+            await report_facts.write_held_meetings(connection, case, held)
+        await webhook_events.case_updated(connection, case, now, list(row["subscribers"]))
 
 
 async def carry_out(connection: Connection, case: Case, effects: list[Effect], now: datetime) -> None:
@@ -190,20 +190,51 @@ async def carry_out(connection: Connection, case: Case, effects: list[Effect], n
 
 
 # Timers set, timers cancelled and messages are written in runs; every other effect on its own. A
-# recompute cancels several kinds of timers in a row (its escalations and reminders, its reminders again
-# and its deadlines): one statement each time instead of one per kind.
+# recompute cancels and sets its timers kind by kind (escalations, reminders, deadlines), so the runs of
+# one kind are interleaved with the other's: an effect joins the latest run of its kind when it can be
+# done earlier, beside that run, without changing what the whole does (`_commutes`). A timer set then
+# cancelled by a matching prefix, or cancelled then set again, keeps its order.
 _BATCHED = (SetTimer, CancelTimers, QueueMessage)
+_TIMER_EFFECTS = (SetTimer, CancelTimers)
 
 
 def _runs(effects: list[Effect]) -> list[tuple[Effect, list[Effect]]]:
     """The effects in order, each with the run of effects of the same batched kind that it starts."""
     runs: list[tuple[Effect, list[Effect]]] = []
     for effect in effects:
-        if runs and isinstance(effect, _BATCHED) and type(runs[-1][0]) is type(effect):
-            runs[-1][1].append(effect)
-        else:
+        joined = _run_to_join(runs, effect) if isinstance(effect, _BATCHED) else None
+        if joined is None:
             runs.append((effect, [effect]))
+        else:
+            joined.append(effect)
     return runs
+
+
+def _run_to_join(runs: list[tuple[Effect, list[Effect]]], effect: Effect) -> list[Effect] | None:
+    """The latest run of `effect`'s kind that it may join, if every run after that one commutes with it."""
+    for first, run in reversed(runs):
+        if type(first) is type(effect):
+            return run
+        if not all(_commutes(effect, other) for other in run):
+            return None
+    return None
+
+
+def _commutes(effect: Effect, other: Effect) -> bool:
+    """Whether doing `effect` before `other` ends the same as after it. Timers are a table of their own:
+    a timer effect and a message, deviation or withdrawal commute; two timer effects do unless one sets a
+    key that the other's prefix cancels. Messages keep their place among everything but timers."""
+    timer_effect, other_timer_effect = isinstance(effect, _TIMER_EFFECTS), isinstance(other, _TIMER_EFFECTS)
+    if timer_effect != other_timer_effect:
+        return True
+    if not timer_effect:
+        return False
+    if isinstance(effect, SetTimer) and isinstance(other, CancelTimers):
+        return not effect.key.startswith(other.prefix)
+    if isinstance(effect, CancelTimers) and isinstance(other, SetTimer):
+        return not other.key.startswith(effect.prefix)
+    # Two of a kind are in one run already, in order; the runs between are of the other kind.
+    return False
 
 
 async def cancel_timers(connection: Connection, case_id: str, prefixes: list[str], now: datetime) -> None:

@@ -25,20 +25,31 @@ EVENT_TYPES: tuple[WebhookEventType, ...] = ("deviation.recorded", "case.updated
 ALL_EVENTS = "*"
 WEBHOOKS_CHANNEL = "sipvakt_webhooks"
 
+
 # The same test as `access.Principal.sees`, in SQL, against the scope each subscription keeps. A disabled
 # subscription gets nothing new: what happens while it is off is not kept for it.
-_SUBSCRIBERS = (
-    "select subscription_id from webhook_subscriptions where disabled_at is null"
-    " and ($1 = any(event_types) or '*' = any(event_types))"
-    " and (integration_id is null or integration_id = $2)"
-    " and ('*' = any(regions) or $3 = any(regions))"
-    " and ('*' = any(organisations) or organisations && $4::text[])"
-)
+def subscribers_query(event_type: str, integration_id: str, region: str, organisations: str) -> str:
+    """The enabled subscriptions that want an event of a case, as a query over the given SQL expressions
+    (placeholders, or a literal event type): the case's store folds it into the statement saving it."""
+    return (
+        "select subscription_id from webhook_subscriptions where disabled_at is null"
+        f" and ({event_type} = any(event_types) or '*' = any(event_types))"
+        f" and (integration_id is null or integration_id = {integration_id})"
+        f" and ('*' = any(regions) or {region} = any(regions))"
+        f" and ('*' = any(organisations) or organisations && {organisations}::text[])"
+    )
 
 
-async def case_updated(connection: Connection, case: Case, now: datetime) -> None:
-    """Queue `case.updated` with the case as `GET /v1/cases/{id}` shows it."""
-    subscribers = await _subscribers(connection, "case.updated", case)
+_SUBSCRIBERS = subscribers_query("$1", "$2", "$3", "$4")
+
+
+async def case_updated(
+    connection: Connection, case: Case, now: datetime, subscribers: list[str] | None = None
+) -> None:
+    """Queue `case.updated` with the case as `GET /v1/cases/{id}` shows it, for `subscribers` when the
+    caller has looked them up already."""
+    if subscribers is None:
+        subscribers = await _subscribers(connection, "case.updated", case)
     if not subscribers:
         return
     stopped = await connection.fetch(

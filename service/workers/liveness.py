@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from service.storage.database import Pool
+from service.storage.database import Pool, session_changed
 from service.workers.wakeup import wait_for_any
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Presence:
         while not stopping.is_set():
             try:
                 async with self.pool.acquire() as connection:
+                    session_changed(connection)
                     await connection.execute(
                         "select set_config('application_name', $1, false)", application_name(self.owner)
                     )

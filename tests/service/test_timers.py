@@ -91,6 +91,14 @@ async def fired_keys(pool: Pool) -> list[str]:
     return [row["key"] for row in await pool.fetch("select key from firings order by seq")]
 
 
+def connection_warnings() -> list[str]:
+    """What asyncpg reports to the event loop from here on, such as a connection handed back to the pool
+    in the middle of a transaction (which it then rolls back itself)."""
+    reported: list[str] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: reported.append(context["message"]))
+    return reported
+
+
 async def in_case_transaction(pool: Pool, case_id: str, *effects: SetTimer | CancelTimers) -> None:
     """Carry out effects as the event processor does: in a transaction holding the case's lock."""
     async with pool.acquire() as connection, connection.transaction():
@@ -234,6 +242,7 @@ async def test_a_failing_batch_gives_back_the_batch_claimed_with_it(pool: Pool) 
         kind = "broken" if number == 1 else "probe"
         await add_timer(pool, f"{kind}:{number}", NOW - timedelta(minutes=10 - number), kind=kind)
     failing = worker(pool, FixedClock(NOW), batch_size=2, spread=lambda: 0.5)
+    warnings = connection_warnings()
     # The first batch (0 and 1) fails together and falls back to one by one; the batch claimed in its
     # transaction (2 and 3) was rolled back with it and is scheduled as if never claimed.
     assert await failing.run_once() == 2
@@ -242,6 +251,42 @@ async def test_a_failing_batch_gives_back_the_batch_claimed_with_it(pool: Pool) 
     assert [(row["state"], row["attempts"]) for row in rows] == [("scheduled", 0)] * 2
     assert await failing.drain() == 2
     assert await fired_keys(pool) == ["probe:0", "probe:2", "probe:3"]
+    assert warnings == []
+
+
+async def test_a_batch_whose_commit_fails_is_fired_again_one_by_one(pool: Pool) -> None:
+    """Batches are committed with the next one's BEGIN sent along: a COMMIT that fails (a deferred
+    constraint, checked only then) must undo the batch and the next claim with it, and leave the
+    connection out of any transaction, as a failing handler does."""
+    await add_case(pool)
+    await pool.execute("create table once (k int unique deferrable initially deferred)")
+
+    async def clashing(connection: Connection, timer: DueTimer, now: datetime) -> None:
+        await probe(connection, timer, now)
+        await connection.execute("insert into once (k) values (1)")
+
+    for number in range(4):
+        await add_timer(pool, f"clash:{number}", NOW - timedelta(minutes=10 - number), kind="clashing")
+    warnings = connection_warnings()
+    handlers: dict[str, TimerHandler] = {"clashing": clashing}
+    failing = TimerWorker(pool, FixedClock(NOW), handlers, Metrics(), batch_size=2, spread=lambda: 0.5)
+    # Both of the first batch insert k = 1, so its COMMIT fails; one by one, the first commits and the
+    # second fails alone and waits for its retry. The batch claimed with the first is scheduled again.
+    assert await failing.run_once() == 2
+    assert await fired_keys(pool) == ["clash:0"]
+    rows = await pool.fetch("select key, state, attempts from timers order by key")
+    assert [(row["key"], row["state"], row["attempts"]) for row in rows] == [
+        ("clash:0", "done", 1),
+        ("clash:1", "scheduled", 1),
+        ("clash:2", "scheduled", 0),
+        ("clash:3", "scheduled", 0),
+    ]
+    assert "UniqueViolationError" in (
+        await pool.fetchval("select last_error from timers where key = 'clash:1'")
+    )
+    async with pool.acquire() as connection:
+        assert not connection.is_in_transaction()
+    assert warnings == []
 
 
 async def test_a_cancel_after_the_firing_changes_nothing(pool: Pool) -> None:
