@@ -32,6 +32,7 @@ from pydantic.networks import import_email_validator, validate_email
 from pydantic_core import CoreSchema, core_schema
 
 from calendars.stockholm import STOCKHOLM, local_offset_exists, start_of_day
+from scheduler.email_address import plain_normalised
 from scheduler.identifiers import holds_identity_number
 from scheduler.identity import IdentityNumberError, contains_identity_number, parse_identity_number
 
@@ -131,8 +132,9 @@ Identifier = Annotated[
 def _normalised_email(value: str) -> str:
     """pydantic's own EmailStr check, remembered: a region's coordinators and school staff recur in
     thousands of events (a bulk import, a busy intake), and the syntax check is the slowest part of
-    validating one. A refused address raises and is not remembered."""
-    return validate_email(value)[1]
+    validating one. A refused address raises and is not remembered. A plain ASCII address, the usual
+    kind, has its normal form found without email_validator's general parser (`email_address`)."""
+    return plain_normalised(value) or validate_email(value)[1]
 
 
 class _EmailAddress:
