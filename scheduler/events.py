@@ -7,6 +7,7 @@ echoing the input (an input may be a personnummer).
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar, Union, cast
@@ -29,7 +30,7 @@ from pydantic import (
 from pydantic import Strict as PydanticStrict
 from pydantic.json_schema import JsonSchemaValue
 from pydantic.networks import import_email_validator, validate_email
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticSerializationError, core_schema
 
 from calendars.stockholm import STOCKHOLM, local_offset_exists, start_of_day
 from scheduler.email_address import plain_normalised
@@ -397,6 +398,20 @@ class Event(BaseModel):
             "occurred_at": self.occurred_at.isoformat(),
             "data": self.data.model_dump(mode="json", exclude_none=True),
         }
+
+    def to_json_text(self) -> str:
+        """`json.dumps(self.to_json_dict())` as JSON means it: the same value (the text may differ in
+        spacing and escapes), the data written by pydantic's serializer straight to text instead of
+        through a dict `json.dumps` walks again. Text JSON cannot hold (a lone surrogate) is written by
+        `json.dumps` as before, so that what becomes of it stays as it was."""
+        try:
+            data = self.data.model_dump_json(exclude_none=True)
+        except PydanticSerializationError:
+            return json.dumps(self.to_json_dict())
+        return (
+            f'{{"type": {json.dumps(self.type)}, "case_id": {json.dumps(self.case_id)},'
+            f' "occurred_at": "{self.occurred_at.isoformat()}", "data": {data}}}'
+        )
 
 
 UNKNOWN_FIELD = "holds a field that is not part of it (the name is not repeated here)"

@@ -206,7 +206,7 @@ async def store_batch(
             [c.event.case_id for c in ours],
             [c.event.type for c in ours],
             [c.event.occurred_at for c in ours],
-            [json.dumps(c.event.to_json_dict()) for c in ours],
+            [c.event.to_json_text() for c in ours],
         )
     }
     known = [c.webhook_id for c in ours if c.webhook_id not in inserted]
