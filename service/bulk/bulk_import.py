@@ -77,6 +77,9 @@ class Candidate:
     webhook_id: str
     digest: bytes
     event: Event
+    # The event as it is stored, written while the line is checked: not on the way of the batch being
+    # stored meanwhile, which the next batch waits for.
+    payload: str
 
 
 @dataclass
@@ -156,7 +159,7 @@ def check_line(
     assert isinstance(webhook_id, str)
     # The line as written is what is compared, as the intake compares a body: a rerun of the same file
     # is known line by line, a line changed since is a different event.
-    return Candidate(number, webhook_id, store.body_digest(raw.strip()), event)
+    return Candidate(number, webhook_id, store.body_digest(raw.strip()), event, event.to_json_text())
 
 
 def _invalid(number: int, errors: list[FieldError]) -> LineReport:
@@ -206,7 +209,7 @@ async def store_batch(
             [c.event.case_id for c in ours],
             [c.event.type for c in ours],
             [c.event.occurred_at for c in ours],
-            [c.event.to_json_text() for c in ours],
+            [c.payload for c in ours],
         )
     }
     known = [c.webhook_id for c in ours if c.webhook_id not in inserted]
