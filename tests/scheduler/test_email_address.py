@@ -76,7 +76,7 @@ def _answer(check: object, value: str) -> tuple[str, str | None]:
         return "refused", exc.message()
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(_address)
 @example("Vardnadshavare.1@Hem.Example")
 @example("a@b." + "c" * 63)
@@ -92,7 +92,7 @@ def test_an_address_the_shortcut_takes_is_accepted_as_it_says(value: str) -> Non
         assert _validated(value) == normal
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(_plain)
 def test_every_plain_address_takes_the_shortcut(value: str) -> None:
     normal = plain_normalised(value)
