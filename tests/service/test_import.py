@@ -3,6 +3,7 @@ and leaving the state that pushing the same events leaves."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import tracemalloc
@@ -16,7 +17,14 @@ import pytest
 from scheduler.events import FieldError
 from service import access
 from service.bulk.bulk_apply import apply_cases
-from service.bulk.bulk_import import MAX_LINE, LineReader, LineReport, StoreSummary, store_lines
+from service.bulk.bulk_import import (
+    MAX_LINE,
+    YOUNG_COLLECTION_EVERY,
+    LineReader,
+    LineReport,
+    StoreSummary,
+    store_lines,
+)
 from tests import pg, samples
 from tests.service.harness import Service, service_settings, started
 from tests.service.processes import ServiceProcess, run_command
@@ -85,6 +93,28 @@ async def test_a_file_is_stored_applied_and_reported_line_by_line(service: Servi
     invitations = {i["participant_id"]: i["status"] for i in case["meetings"][0]["invitations"]}
     assert invitations["p-guardian"] == "accepted"
     assert invitations["p-school"] == "declined"
+
+
+async def test_storing_eases_garbage_collection_and_leaves_it_as_it_was(service: Service) -> None:
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    during: list[tuple[tuple[int, int, int], int]] = []
+
+    def emit(report: LineReport) -> None:
+        during.append((gc.get_threshold(), gc.get_freeze_count()))
+
+    await store_lines(
+        service.runtime.pool,
+        service.runtime.clock,
+        access.DEFAULT_INTEGRATION,
+        LineReader(io.BytesIO(ndjson(case_lines("imp-gc")))),
+        service.runtime.rulebook.names(),
+        emit,
+    )
+
+    assert len(during) == 5
+    assert all(threshold[0] >= YOUNG_COLLECTION_EVERY and frozen > 0 for threshold, frozen in during)
+    assert {threshold[1:] for threshold, _ in during} == {before[0][1:]}
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 async def test_a_repeated_id_is_a_duplicate_and_an_id_reused_for_another_event_is_refused(
