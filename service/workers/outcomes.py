@@ -59,13 +59,12 @@ class DeliveryOutcomes:
         self, connection: Connection, case_id: str, change: Callable[[Case], Applied | None], now: datetime
     ) -> None:
         await connection.execute(LOCK_CASE, case_id)
-        case = await store.load_case(connection, case_id, for_update=True)
+        case, overrides = await policies.case_for_update(connection, case_id)
         if case is None or case.status == "closed":
             return
         applied = change(case)
         if applied is None:
             return
-        overrides = await policies.overrides_for(connection, case.region, case.case_id)
         applied.effects.extend(self.planner.with_overrides(overrides).refresh(applied.case, now))
         await store.save_case(connection, applied.case, now)
         await store.carry_out(connection, applied.case, applied.effects, now)

@@ -101,14 +101,12 @@ class EventProcessor:
     async def _apply(
         self, connection: store.Connection, event_row: asyncpg.Record, event: Event, now: datetime
     ) -> Outcome:
-        case = await store.load_case(connection, event.case_id, for_update=True)
-        overrides = await policies.overrides_for_event(connection, case, event)
+        case, overrides, owner = await policies.case_for_event(connection, event)
         context = Context(
             now=now,
             integration_id=event_row["integration_id"],
             planner=self.planner.with_overrides(overrides),
         )
-        owner = await store.case_owner(connection, event.case_id)
         # Intake refuses an event for another integration's case; this holds even for one that got
         # in some other way (stored before owners were recorded), whatever the order of arrival.
         foreign = owner is not None and owner != event_row["integration_id"]
@@ -133,15 +131,15 @@ class EventProcessor:
             await store.save_case(connection, decision.case, now)
             await store.carry_out(connection, decision.case, decision.effects, now)
             await retention.arm(connection, decision.case, self.retention_period, now)
+            # Marked applied, and whatever waited for this case pending again (it may now find what it
+            # needed), in one statement: the two updates touch different rows.
             await connection.execute(
-                "update events set state = 'applied', applied_at = $2, detail = null,"
-                " attempts = attempts + 1 where event_id = $1",
+                "with applied as (update events set state = 'applied', applied_at = $2, detail = null,"
+                " attempts = attempts + 1 where event_id = $1)"
+                " update events set state = 'pending' where case_id = $3 and state = 'waiting'",
                 event_id,
                 now,
-            )
-            # Whatever waited for this case may now find what it needed.
-            await connection.execute(
-                "update events set state = 'pending' where case_id = $1 and state = 'waiting'", event.case_id
+                event.case_id,
             )
             return "applied"
         state = "waiting" if isinstance(decision, Waiting) else "rejected"
