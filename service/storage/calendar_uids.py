@@ -35,26 +35,29 @@ def new_uid(domain: str) -> str:
     return f"{random}@{domain}"
 
 
+_STORED_UID = (
+    "select uid, legacy from calendar_uids where case_id = $1 and meeting_id = $2 and participant_id = $3"
+)
+
+
 async def invitation_uid(
     connection: Connection, case_id: str, meeting_id: str, participant_id: str, domain: str, now: datetime
 ) -> str:
     """The invitation's UID: the stored one, or a new one stored now (the first writer wins a race)."""
-    await connection.execute(
-        "insert into calendar_uids (case_id, meeting_id, participant_id, uid, created_at)"
-        " values ($1, $2, $3, $4, $5) on conflict (case_id, meeting_id, participant_id) do nothing",
+    # One round trip in the usual cases: the new row as inserted, or the stored one as this statement's
+    # snapshot sees it. Only when another transaction stored it concurrently does neither show, and the
+    # row is read again, now that the insert has waited for that one to commit.
+    row = await connection.fetchrow(
+        "with stored as (insert into calendar_uids (case_id, meeting_id, participant_id, uid, created_at)"
+        " values ($1, $2, $3, $4, $5) on conflict (case_id, meeting_id, participant_id) do nothing"
+        " returning uid, legacy)"
+        f" select uid, legacy from stored union all {_STORED_UID} limit 1",
         case_id,
         meeting_id,
         participant_id,
         new_uid(domain),
         now,
-    )
-    row = await connection.fetchrow(
-        "select uid, legacy from calendar_uids"
-        " where case_id = $1 and meeting_id = $2 and participant_id = $3",
-        case_id,
-        meeting_id,
-        participant_id,
-    )
+    ) or await connection.fetchrow(_STORED_UID, case_id, meeting_id, participant_id)
     assert row is not None
     return f"{row['uid']}@{domain}" if row["legacy"] else str(row["uid"])
 
