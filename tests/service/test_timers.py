@@ -178,6 +178,30 @@ async def test_timers_left_running_by_a_dead_process_fire_once_when_the_service_
     assert (await timer_row(pool, left))["attempts"] == 2
 
 
+async def test_a_claim_of_an_earlier_attempt_fires_nothing_even_under_the_same_owner(pool: Pool) -> None:
+    """The lease's owner is not enough: a batch is fired only for the attempt each of its timers was
+    claimed at, judged timer by timer within the batch."""
+    await add_case(pool)
+    for number in range(3):
+        await add_timer(pool, f"probe:{number}", NOW - timedelta(minutes=3 - number))
+    # Retried before, each a different number of times: each row's attempt is checked against its own.
+    await pool.execute("update timers set attempts = 4 where key = 'probe:0'")
+    await pool.execute("update timers set attempts = 2 where key = 'probe:2'")
+    same = worker(pool, FixedClock(NOW), owner="same")
+    claimed = await same.claim()
+    assert [timer.attempts for timer in claimed] == [5, 1, 3]
+    # The middle one lost its lease and was claimed again by this owner meanwhile: attempt 2 is running.
+    await pool.execute("update timers set attempts = 2 where key = 'probe:1'")
+    assert await same.fire(claimed) == 2
+    assert await fired_keys(pool) == ["probe:0", "probe:2"]
+    rows = await pool.fetch("select key, state from timers order by key")
+    assert [(row["key"], row["state"]) for row in rows] == [
+        ("probe:0", "done"),
+        ("probe:1", "running"),
+        ("probe:2", "done"),
+    ]
+
+
 async def test_a_lost_lease_goes_to_another_worker_and_the_first_cannot_fire_it(pool: Pool) -> None:
     await add_case(pool)
     timer_id = await add_timer(pool, "probe:1", NOW)
