@@ -157,7 +157,13 @@ async def write_cases(pool: Pool, count: int, planner: DeadlinePlanner) -> None:
             async with pool.acquire() as connection, connection.transaction():
                 for number in batch:
                     case, effects = decided(number, ends[REGIONS[number % len(REGIONS)]], planner)
-                    await store.claim_case(connection, case.case_id, case.integration_id, SET_UP_AT)
+                    # A fresh database, written by these writers alone: each case's owner is simply set.
+                    await connection.execute(
+                        "insert into case_owners (case_id, integration_id, claimed_at) values ($1, $2, $3)",
+                        case.case_id,
+                        case.integration_id,
+                        SET_UP_AT,
+                    )
                     await store.save_case(connection, case, SET_UP_AT)
                     await store.carry_out(connection, case, effects, SET_UP_AT)
 

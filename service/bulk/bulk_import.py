@@ -244,7 +244,8 @@ async def _claim_cases(
     connection: store.Connection, case_ids: list[str], integration_id: str, now: datetime
 ) -> dict[str, str]:
     """The integration each case belongs to, claiming for `integration_id` the cases nobody owns: as
-    `store.claim_case` does for one case, the batch's cases in one round trip in the usual cases."""
+    `store_event()` (migration 0023) does for one case, the batch's cases in one round trip in the usual
+    cases."""
     # The statement's snapshot does not see its own inserts, hence both halves; a case claimed by another
     # transaction that committed meanwhile shows in neither, and is read again below.
     owners: dict[str, str] = {

@@ -86,25 +86,6 @@ async def store_event(
     return Intake(row["status"], row["event_id"])
 
 
-async def claim_case(connection: Connection, case_id: str, integration_id: str, now: datetime) -> str:
-    """The integration the case belongs to: the one that already owns it, or else `integration_id`, which
-    claims it now. Atomic: of two transactions claiming one new id, the second waits for the first and
-    then finds its owner."""
-    # One round trip in the usual cases (a new case, or one already owned): the insert's own row, or the
-    # owner this statement's snapshot sees. Only when another transaction claimed it concurrently does
-    # neither show, and the owner is read again once that one has committed.
-    owner: str | None = await connection.fetchval(
-        "with claimed as (insert into case_owners (case_id, integration_id, claimed_at) values ($1, $2, $3)"
-        " on conflict (case_id) do nothing returning integration_id)"
-        " select integration_id from claimed union all"
-        " select integration_id from case_owners where case_id = $1 limit 1",
-        case_id,
-        integration_id,
-        now,
-    )
-    return owner or await case_owner(connection, case_id) or integration_id
-
-
 async def case_owner(connection: Connection, case_id: str) -> str | None:
     """The integration that claimed the case with its first event, if any did."""
     owner: str | None = await connection.fetchval(
