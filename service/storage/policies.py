@@ -8,6 +8,7 @@ from typing import Any, Literal
 from config.reminder_policy import PolicyOverrides
 from scheduler.case import Case
 from scheduler.events import CaseOpened, Event
+from service.storage import store
 from service.storage.store import Connection
 
 Scope = Literal["region", "case"]
@@ -25,13 +26,24 @@ async def overrides_for(connection: Connection, region: str, case_id: str) -> Po
     return PolicyOverrides(region=found.get("region"), case=found.get("case"))
 
 
-# A case under its lock, with the overrides that apply to it, in one round trip.
-CASE_WITH_OVERRIDES = """
-select c.state,
-    (select override from reminder_policies where scope = 'region' and subject = c.region) as region_override,
-    (select override from reminder_policies where scope = 'case' and subject = c.case_id) as case_override
-from cases c where c.case_id = $1 for update of c
-"""
+def _case_with_overrides(*columns: str) -> str:
+    """A case under its lock, with the overrides that apply to it (and `columns`), in one round trip."""
+    return (
+        "select c.state,"
+        " (select override from reminder_policies where scope = 'region' and subject = c.region)"
+        " as region_override,"
+        " (select override from reminder_policies where scope = 'case' and subject = c.case_id)"
+        " as case_override" + "".join(f", {column}" for column in columns) + " from cases c"
+        " where c.case_id = $1 for update of c"
+    )
+
+
+CASE_WITH_OVERRIDES = _case_with_overrides()
+# With the case's owner, for the event processor: the case's later events (every one but its first) cost
+# one round trip for what took three.
+CASE_WITH_OVERRIDES_AND_OWNER = _case_with_overrides(
+    "(select integration_id from case_owners o where o.case_id = c.case_id) as owner"
+)
 
 
 async def case_for_update(connection: Connection, case_id: str) -> tuple[Case | None, PolicyOverrides]:
@@ -42,17 +54,6 @@ async def case_for_update(connection: Connection, case_id: str) -> tuple[Case | 
     return Case.model_validate(row["state"]), PolicyOverrides(
         region=row["region_override"], case=row["case_override"]
     )
-
-
-# The same with the case's owner, for the event processor: the case's later events (every one but its
-# first) cost one round trip for what took three.
-CASE_WITH_OVERRIDES_AND_OWNER = """
-select c.state,
-    (select override from reminder_policies where scope = 'region' and subject = c.region) as region_override,
-    (select override from reminder_policies where scope = 'case' and subject = c.case_id) as case_override,
-    (select integration_id from case_owners o where o.case_id = c.case_id) as owner
-from cases c where c.case_id = $1 for update of c
-"""
 
 
 async def case_for_event(
@@ -67,10 +68,7 @@ async def case_for_event(
         overrides = PolicyOverrides(region=row["region_override"], case=row["case_override"])
         return Case.model_validate(row["state"]), overrides, row["owner"]
     overrides = await overrides_for_event(connection, None, event)
-    owner: str | None = await connection.fetchval(
-        "select integration_id from case_owners where case_id = $1", event.case_id
-    )
-    return None, overrides, owner
+    return None, overrides, await store.case_owner(connection, event.case_id)
 
 
 async def overrides_for_event(connection: Connection, case: Case | None, event: Event) -> PolicyOverrides:
