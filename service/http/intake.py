@@ -55,7 +55,7 @@ async def _receive(request: web.Request) -> web.Response:
     # The business time first: the test clock reads it from the database, and a request holding one
     # connection while it waits for a second could starve the pool.
     now = await rt.clock.now()
-    # One connection for the keys and the store: each acquisition costs a round trip when it is released.
+    # One connection for the keys and the store: one wait for the pool, not two.
     async with rt.pool.acquire() as connection:
         return await _verify_and_store(request, connection, body, now, source)
 

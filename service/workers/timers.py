@@ -341,9 +341,9 @@ class TimerWorker:
         timers; here they never are, for the next batch's locks are taken only after its claim committed.
         The firing transactions follow each other as a `TransactionChain`, which spares another. The clock
         is read before the connection is taken, because a database clock takes a connection of its own;
-        the connection is then kept for the next batches, sparing the reset (a round trip) its release
-        costs, for as long as the reading is fresh (READING_KEPT_SECONDS). A batch claimed is always fired,
-        so stopping waits for at most the batch claimed last."""
+        the connection is then kept for the next batches, whose transactions chain on it, for as long as
+        the reading is fresh (READING_KEPT_SECONDS). A batch claimed is always fired, so stopping waits for
+        at most the batch claimed last."""
         now = await self.clock.now()
         loop = asyncio.get_running_loop()
         read_at = loop.time()
